@@ -1,0 +1,192 @@
+/*
+ * vpnws: a layer-2 switch for websocket peers inside nginx.
+ * Shared declarations of the module's files.
+ */
+
+#ifndef _NGX_HTTP_VPNWS_H_INCLUDED_
+#define _NGX_HTTP_VPNWS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "vpnws_mac.h"
+#include "vpnws_ws.h"
+#include "vpnws_switch.h"
+
+
+#define NGX_HTTP_VPNWS_MAX_WORKERS  NGX_MAX_PROCESSES
+#define NGX_HTTP_VPNWS_ADDR_LEN     NGX_SOCKADDR_STRLEN
+#define NGX_HTTP_VPNWS_FREE_KEEP    32      /* spare buffers kept per kind */
+#define NGX_HTTP_VPNWS_READ_ROUNDS  8       /* reads per event: fairness */
+
+
+typedef struct ngx_http_vpnws_switch_s  ngx_http_vpnws_switch_t;
+typedef struct ngx_http_vpnws_peer_s    ngx_http_vpnws_peer_t;
+
+
+/* a peer as every worker sees it, in the switch's zone */
+typedef struct {
+    uint32_t                    id;         /* 0: free slot */
+    uint32_t                    next_free;  /* index + 1 */
+    ngx_pid_t                   pid;
+    uint32_t                    gen;
+    uint16_t                    worker;
+    uint16_t                    flags;      /* VPNWS_PORT_* */
+    u_char                      mac[VPNWS_MAC_LEN];
+    unsigned                    has_mac:1;
+    unsigned                    kill:1;     /* asked to leave (admin) */
+    time_t                      start;
+    /* written by the owning worker only, read by status */
+    uint64_t                    rx;
+    uint64_t                    tx;
+    uint64_t                    frames_in;
+    uint64_t                    frames_out;
+    uint64_t                    drops;
+    size_t                      queued;
+    u_char                      addr[NGX_HTTP_VPNWS_ADDR_LEN];
+    u_char                     *user;       /* slab strings, may be NULL */
+    size_t                      user_len;
+    u_char                     *dn;
+    size_t                      dn_len;
+} ngx_http_vpnws_slot_t;
+
+
+/* the switch's shared zone */
+typedef struct {
+    ngx_atomic_t                next_id;
+    ngx_atomic_t                gen;
+    ngx_atomic_t                bridges;
+    ngx_atomic_t                peers;
+    ngx_atomic_t                drops[VPNWS_DROP_MAX];
+    ngx_atomic_t                frames;     /* switched, closed peers' */
+    ngx_atomic_t                bytes;
+    uint32_t                    nslots;
+    uint32_t                    free_slot;  /* index + 1 */
+    ngx_http_vpnws_slot_t      *slots;
+    vpnws_mactab_t              table;
+    ngx_atomic_t                worker_peers[NGX_HTTP_VPNWS_MAX_WORKERS];
+} ngx_http_vpnws_shctx_t;
+
+
+struct ngx_http_vpnws_switch_s {
+    ngx_str_t                   name;
+    ngx_uint_t                  index;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_vpnws_shctx_t     *sh;
+    vpnws_switch_conf_t         conf;
+    ngx_uint_t                  max_peers;
+    ngx_uint_t                  max_macs;
+    size_t                      queue;      /* output queue bytes per peer */
+    ngx_msec_t                  timeout;    /* idle peer */
+    ngx_msec_t                  ping;       /* server ping interval */
+
+    /* this worker's view */
+    uint32_t                    gen;
+    ngx_queue_t                 local;
+    ngx_uint_t                  nlocal;
+    ngx_http_vpnws_peer_t     **by_slot;
+    void                       *free_in;    /* spare input buffers */
+    ngx_uint_t                  nfree_in;
+    void                       *free_out;   /* spare output queues */
+    ngx_uint_t                  nfree_out;
+};
+
+
+struct ngx_http_vpnws_peer_s {
+    ngx_queue_t                 queue;      /* in sw->local */
+    ngx_queue_t                 dirty;      /* in the flush list */
+    ngx_http_request_t         *request;
+    ngx_connection_t           *connection;
+    ngx_http_vpnws_switch_t    *sw;
+    ngx_http_vpnws_slot_t      *slot;
+    vpnws_port_state_t          state;
+    vpnws_ws_reader_t           reader;
+    u_char                     *in;         /* partial frame, or NULL */
+    size_t                      in_len;
+    u_char                     *out;        /* output queue, or NULL */
+    size_t                      out_pos;
+    size_t                      out_last;
+    uint16_t                    close_code;
+    unsigned                    is_dirty:1;
+    unsigned                    closing:1;  /* finish writing, then close */
+    unsigned                    done:1;     /* finalized */
+    unsigned                    pinged:1;
+};
+
+
+typedef struct {
+    ngx_array_t                 switches;   /* ngx_http_vpnws_switch_t * */
+} ngx_http_vpnws_main_conf_t;
+
+
+typedef struct {
+    ngx_http_vpnws_switch_t    *sw;         /* vpnws */
+    ngx_http_vpnws_switch_t    *status;     /* vpnws_status */
+} ngx_http_vpnws_loc_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_VPNWS_IPC_UNICAST = 1,
+    NGX_HTTP_VPNWS_IPC_FLOOD,
+    NGX_HTTP_VPNWS_IPC_BRIDGES,
+    NGX_HTTP_VPNWS_IPC_KILL
+} ngx_http_vpnws_ipc_type_e;
+
+
+typedef struct {
+    uint8_t                     type;
+    uint8_t                     reserved;
+    uint16_t                    sw;         /* switch index */
+    uint32_t                    dst_slot;
+    uint32_t                    dst_id;
+    vpnws_port_t                src;
+} ngx_http_vpnws_ipc_hdr_t;
+
+
+extern ngx_module_t  ngx_http_vpnws_module;
+
+
+/* zone */
+char *ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_vpnws_switch_t *ngx_http_vpnws_switch_find(ngx_conf_t *cf,
+    ngx_str_t *name);
+ngx_http_vpnws_slot_t *ngx_http_vpnws_slot_alloc(ngx_http_vpnws_switch_t *sw);
+void ngx_http_vpnws_slot_free(ngx_http_vpnws_switch_t *sw,
+    ngx_http_vpnws_slot_t *slot);
+ngx_int_t ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
+    ngx_http_vpnws_switch_t *sw);
+void ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
+    vpnws_switch_ctx_t *ctx);
+void ngx_http_vpnws_count_drop(ngx_http_vpnws_switch_t *sw,
+    vpnws_drop_t reason);
+
+/* ipc */
+ngx_int_t ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle);
+void ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_vpnws_ipc_workers(void);
+ngx_int_t ngx_http_vpnws_ipc_send(ngx_uint_t worker,
+    ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame, size_t len);
+
+/* peer */
+ngx_int_t ngx_http_vpnws_peer_start(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot,
+    vpnws_port_state_t *state);
+void ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
+    vpnws_port_state_t *src, u_char *frame, size_t len);
+void ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
+    size_t len);
+void ngx_http_vpnws_flush_dirty(void);
+void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
+    uint32_t id, uint16_t code);
+ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
+
+/* status */
+ngx_int_t ngx_http_vpnws_status_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_VPNWS_H_INCLUDED_ */

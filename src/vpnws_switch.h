@@ -1,0 +1,160 @@
+/*
+ * vpnws: the switching rules (DESIGN.md section 4) and the MAC table.
+ *
+ * The table lives in memory the host gives it (a shared zone in nginx,
+ * plain memory in the daemon) and is never resized; the host serializes
+ * access (shpool->mutex in nginx).  Nothing here allocates or does I/O.
+ */
+
+#ifndef _VPNWS_SWITCH_H_INCLUDED_
+#define _VPNWS_SWITCH_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpnws_mac.h"
+
+
+typedef enum {
+    VPNWS_DROP_SHORT = 0,       /* shorter than an ethernet header */
+    VPNWS_DROP_SRC_INVALID,     /* source zero, broadcast or multicast */
+    VPNWS_DROP_SPOOFED,         /* source is not the peer's own MAC */
+    VPNWS_DROP_MAC_TAKEN,       /* source owned by another live peer */
+    VPNWS_DROP_BRIDGE_LIMIT,    /* bridge port reached its MAC limit */
+    VPNWS_DROP_TABLE_FULL,      /* no room left in the MAC table */
+    VPNWS_DROP_DST_INVALID,     /* destination zero or equal to source */
+    VPNWS_DROP_SAME_PORT,       /* destination sits behind the source port */
+    VPNWS_DROP_BROADCAST,       /* broadcast disabled */
+    VPNWS_DROP_MULTICAST,       /* multicast disabled */
+    VPNWS_DROP_UNKNOWN,         /* unknown unicast and no bridge port */
+    VPNWS_DROP_ISOLATED,        /* isolation: peer to peer */
+    VPNWS_DROP_QUEUE_FULL,      /* destination's output queue full */
+    VPNWS_DROP_IPC,             /* channel to another worker full */
+    VPNWS_DROP_MAX
+} vpnws_drop_t;
+
+
+#define VPNWS_PORT_BRIDGE       0x01    /* learns every source MAC */
+#define VPNWS_PORT_TAP          0x02    /* the switch's own tap device */
+
+
+typedef struct {
+    uint32_t        id;         /* unique for the life of the switch */
+    uint32_t        slot;       /* the host's registry index */
+    uint16_t        worker;     /* owning process (nginx worker number) */
+    uint16_t        flags;      /* VPNWS_PORT_* */
+} vpnws_port_t;
+
+
+#define VPNWS_ENTRY_LEARNED     0x01    /* learned by a bridge port: ages */
+
+
+typedef struct {
+    uint8_t         mac[VPNWS_MAC_LEN];
+    uint16_t        flags;
+    vpnws_port_t    port;
+    uint32_t        gen;        /* host generation (nginx: reload count) */
+    uint32_t        seen;       /* last refresh, host seconds */
+    int32_t         owner;      /* host liveness token (nginx: worker pid) */
+    uint32_t        next;       /* chain: index + 1, 0 ends */
+} vpnws_mac_entry_t;
+
+
+typedef struct {
+    uint32_t            nbuckets;   /* power of two */
+    uint32_t            capacity;
+    uint32_t            count;
+    uint32_t            free;       /* free list: index + 1 */
+    uint64_t            seed;
+    uint32_t           *buckets;
+    vpnws_mac_entry_t  *entries;
+} vpnws_mactab_t;
+
+
+typedef struct {
+    uint32_t        max_frame;      /* largest ethernet frame */
+    uint32_t        bridge_macs;    /* MACs a bridge port may learn */
+    uint32_t        mac_aging;      /* seconds a learned MAC lives */
+    unsigned        broadcast:1;
+    unsigned        multicast:1;
+    unsigned        isolation:1;
+} vpnws_switch_conf_t;
+
+
+/* per source port state, kept by the host that reads the port's frames */
+typedef struct {
+    vpnws_port_t    port;
+    uint8_t         mac[VPNWS_MAC_LEN];  /* non-bridge: its one MAC */
+    unsigned        has_mac:1;
+    unsigned        taken_logged:1;
+    uint32_t        nmacs;          /* bridge: MACs learned (upper bound) */
+    uint32_t        recount;        /* bridge: next recount, host seconds */
+} vpnws_port_state_t;
+
+
+typedef struct {
+    const vpnws_switch_conf_t  *conf;
+    vpnws_mactab_t             *table;
+    uint32_t                    now;        /* host seconds */
+    uint32_t                    gen;        /* the caller's generation */
+    int32_t                     owner;      /* the caller's liveness token */
+    uint32_t                    bridges;    /* bridge/tap ports in switch */
+    /* 1 if the owner of a conflicting entry still runs; NULL: always */
+    int                       (*alive)(const vpnws_mac_entry_t *e);
+} vpnws_switch_ctx_t;
+
+
+typedef enum {
+    VPNWS_FWD_DROP = 0,
+    VPNWS_FWD_UNICAST,          /* to d->dst only */
+    VPNWS_FWD_FLOOD,            /* every other port (vpnws_switch_to) */
+    VPNWS_FWD_BRIDGES           /* every other bridge/tap port */
+} vpnws_fwd_t;
+
+
+typedef struct {
+    vpnws_fwd_t     action;
+    vpnws_drop_t    reason;         /* with VPNWS_FWD_DROP */
+    vpnws_port_t    dst;            /* with VPNWS_FWD_UNICAST */
+    unsigned        learned:1;      /* a new MAC entered the table */
+    unsigned        log_taken:1;    /* first MAC_TAKEN of this port */
+} vpnws_decision_t;
+
+
+/* bytes of memory a table of this capacity needs */
+size_t vpnws_mactab_size(uint32_t capacity);
+void vpnws_mactab_init(vpnws_mactab_t *t, void *mem, uint32_t capacity,
+    uint64_t seed);
+vpnws_mac_entry_t *vpnws_mactab_find(vpnws_mactab_t *t, const uint8_t *mac);
+vpnws_mac_entry_t *vpnws_mactab_insert(vpnws_mactab_t *t, const uint8_t *mac);
+void vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e);
+/* remove every entry match() says 1 to; returns how many */
+uint32_t vpnws_mactab_purge(vpnws_mactab_t *t,
+    int (*match)(const vpnws_mac_entry_t *e, void *data), void *data);
+
+
+/*
+ * Claim a MAC for a non-bridge port before any frame (X-vpn-ws-MAC).
+ * 0: claimed; -1: owned by another live port (d unused), -2: table full.
+ */
+int vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
+    const uint8_t *mac);
+
+/* decide where frame[0..len) from src goes; learns source MACs */
+void vpnws_switch_frame(const vpnws_switch_ctx_t *ctx,
+    vpnws_port_state_t *src, const uint8_t *frame, size_t len,
+    vpnws_decision_t *d);
+
+/* may a frame of this action from src be sent to port dst?  1 or 0 */
+int vpnws_switch_to(const vpnws_switch_conf_t *conf, const vpnws_port_t *src,
+    vpnws_fwd_t action, const vpnws_port_t *dst);
+
+/* the port left: remove every entry it owns */
+void vpnws_switch_port_gone(const vpnws_switch_ctx_t *ctx,
+    const vpnws_port_state_t *src);
+
+const char *vpnws_drop_name(vpnws_drop_t reason);
+
+
+#endif /* _VPNWS_SWITCH_H_INCLUDED_ */
