@@ -10,6 +10,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <ngx_sha1.h>
 
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
@@ -109,8 +110,10 @@ struct ngx_http_vpnws_peer_s {
     u_char                     *out;        /* output queue, or NULL */
     size_t                      out_pos;
     size_t                      out_last;
+    ngx_msec_t                  last_rx;
     uint16_t                    close_code;
     unsigned                    is_dirty:1;
+    unsigned                    error:1;    /* the connection failed */
     unsigned                    closing:1;  /* finish writing, then close */
     unsigned                    done:1;     /* finalized */
     unsigned                    pinged:1;

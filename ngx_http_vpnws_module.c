@@ -25,6 +25,7 @@ typedef struct {
     ngx_table_elt_t            *version;
     ngx_table_elt_t            *mac;
     ngx_table_elt_t            *bridge;
+    ngx_uint_t                  upgrade;    /* Connection: upgrade seen */
 } ngx_http_vpnws_headers_t;
 
 
@@ -271,7 +272,11 @@ ngx_http_vpnws_find_headers(ngx_http_request_t *r,
                    && ngx_strncasecmp(h[i].key.data, (u_char *) name,        \
                                       sizeof(name) - 1) == 0)
 
-        if (is("Sec-WebSocket-Key")) {
+        if (is("Connection")) {
+            /* nginx 1.22 does not keep this header in headers_in */
+            hs->upgrade |= ngx_http_vpnws_has_token(&h[i], "upgrade");
+
+        } else if (is("Sec-WebSocket-Key")) {
             hs->key = &h[i];
 
         } else if (is("Sec-WebSocket-Version")) {
@@ -467,7 +472,7 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
                                      "no \"Upgrade: websocket\" header");
     }
 
-    if (!ngx_http_vpnws_has_token(r->headers_in.connection, "upgrade")) {
+    if (!hs.upgrade) {
         return ngx_http_vpnws_refuse(r, NGX_HTTP_BAD_REQUEST, NULL,
                                      "no \"Connection: Upgrade\" header");
     }

@@ -49,6 +49,7 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_vpnws_main_conf_t *vmcf = conf;
 
+    u_char                    ch;
     size_t                    size, need;
     ngx_str_t                *value, *name;
     ngx_uint_t                i;
@@ -64,8 +65,11 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     for (i = 0; i < name->len; i++) {
-        if (!(ngx_isalnum(name->data[i]) || name->data[i] == '_'
-              || name->data[i] == '-' || name->data[i] == '.'))
+        ch = name->data[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'
+              || ch == '.'))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid switch name \"%V\": use letters, "

@@ -1,0 +1,336 @@
+/*
+ * vpnws: frames between workers.
+ *
+ * One SOCK_SEQPACKET socketpair per worker number, made by the master in
+ * init_module (before fork): worker i reads fds[i][0]; every other worker
+ * sends to fds[i][1].  A full socket drops the frame (an ethernet switch
+ * drops under congestion; it never queues without bound nor blocks).
+ */
+
+
+#include "ngx_http_vpnws.h"
+
+
+#define NGX_HTTP_VPNWS_IPC_BUF      (4 * 1024 * 1024)
+#define NGX_HTTP_VPNWS_IPC_BATCH    256
+
+
+typedef struct {
+    ngx_uint_t                  n;
+    ngx_socket_t              (*fds)[2];
+} ngx_http_vpnws_ipc_t;
+
+
+static void ngx_http_vpnws_ipc_cleanup(void *data);
+static void ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev);
+
+
+static ngx_http_vpnws_ipc_t   *ngx_http_vpnws_ipc;
+static ngx_connection_t       *ngx_http_vpnws_ipc_conn;
+static u_char                 *ngx_http_vpnws_ipc_buf;
+static size_t                  ngx_http_vpnws_ipc_size;
+
+
+ngx_int_t
+ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
+{
+    int                          sz;
+    ngx_uint_t                   i, j;
+    ngx_core_conf_t             *ccf;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_vpnws_ipc_t        *ipc;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    ngx_http_vpnws_ipc = NULL;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+
+    if (vmcf == NULL || vmcf->switches.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    ipc = ngx_pcalloc(cycle->pool, sizeof(ngx_http_vpnws_ipc_t));
+    if (ipc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ipc->n = (ccf->master && ccf->worker_processes > 1)
+             ? (ngx_uint_t) ccf->worker_processes : 1;
+
+    if (ipc->n > NGX_HTTP_VPNWS_MAX_WORKERS) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "vpnws: at most %d worker processes are supported",
+                      NGX_HTTP_VPNWS_MAX_WORKERS);
+        return NGX_ERROR;
+    }
+
+    ipc->fds = ngx_palloc(cycle->pool, ipc->n * sizeof(ngx_socket_t[2]));
+    if (ipc->fds == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ipc->n; i++) {
+        ipc->fds[i][0] = (ngx_socket_t) -1;
+        ipc->fds[i][1] = (ngx_socket_t) -1;
+    }
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_vpnws_ipc_cleanup;
+    cln->data = ipc;
+
+    if (ipc->n == 1) {
+        ngx_http_vpnws_ipc = ipc;
+        return NGX_OK;
+    }
+
+    for (i = 0; i < ipc->n; i++) {
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_NONBLOCK|SOCK_CLOEXEC, 0,
+                       ipc->fds[i])
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                          "vpnws: socketpair(AF_UNIX, SOCK_SEQPACKET) failed");
+            return NGX_ERROR;
+        }
+
+        for (j = 0; j < 2; j++) {
+            sz = NGX_HTTP_VPNWS_IPC_BUF;
+
+            /* the master is root: FORCE passes net.core.[rw]mem_max */
+            if (setsockopt(ipc->fds[i][j], SOL_SOCKET,
+                           j ? SO_SNDBUFFORCE : SO_RCVBUFFORCE,
+                           &sz, sizeof(int)) == -1)
+            {
+                (void) setsockopt(ipc->fds[i][j], SOL_SOCKET,
+                                  j ? SO_SNDBUF : SO_RCVBUF, &sz, sizeof(int));
+            }
+        }
+    }
+
+    ngx_http_vpnws_ipc = ipc;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpnws_ipc_cleanup(void *data)
+{
+    ngx_http_vpnws_ipc_t  *ipc = data;
+
+    ngx_uint_t  i, j;
+
+    for (i = 0; i < ipc->n; i++) {
+        for (j = 0; j < 2; j++) {
+            if (ipc->fds[i][j] != (ngx_socket_t) -1) {
+                (void) close(ipc->fds[i][j]);
+                ipc->fds[i][j] = (ngx_socket_t) -1;
+            }
+        }
+    }
+}
+
+
+ngx_uint_t
+ngx_http_vpnws_ipc_workers(void)
+{
+    return ngx_http_vpnws_ipc ? ngx_http_vpnws_ipc->n : 1;
+}
+
+
+ngx_int_t
+ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                   i;
+    ngx_socket_t                 fd;
+    ngx_connection_t            *c;
+    ngx_http_vpnws_ipc_t        *ipc;
+    ngx_http_vpnws_switch_t    **sws;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    ipc = ngx_http_vpnws_ipc;
+
+    if (ipc == NULL || ipc->n == 1) {
+        return NGX_OK;
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER || ngx_worker >= ipc->n) {
+        return NGX_OK;
+    }
+
+    /* keep our own receive end and every other worker's send end */
+
+    for (i = 0; i < ipc->n; i++) {
+        fd = ipc->fds[i][i == ngx_worker ? 1 : 0];
+
+        if (fd != (ngx_socket_t) -1) {
+            (void) close(fd);
+            ipc->fds[i][i == ngx_worker ? 1 : 0] = (ngx_socket_t) -1;
+        }
+    }
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+    sws = vmcf->switches.elts;
+
+    ngx_http_vpnws_ipc_size = 0;
+
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size,
+                                          sws[i]->conf.max_frame);
+    }
+
+    ngx_http_vpnws_ipc_size += sizeof(ngx_http_vpnws_ipc_hdr_t);
+
+    ngx_http_vpnws_ipc_buf = ngx_alloc(ngx_http_vpnws_ipc_size, cycle->log);
+    if (ngx_http_vpnws_ipc_buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ipc->fds[ngx_worker][0], cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->recv = ngx_recv;
+    c->send = ngx_send;
+    c->log = cycle->log;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+    c->read->handler = ngx_http_vpnws_ipc_read_handler;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) == NGX_ERROR) {
+        ngx_free_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_http_vpnws_ipc_conn = c;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_vpnws_ipc_conn) {
+        ngx_close_connection(ngx_http_vpnws_ipc_conn);
+        ngx_http_vpnws_ipc_conn = NULL;
+
+        /* ngx_close_connection() closed our receive end */
+        ngx_http_vpnws_ipc->fds[ngx_worker][0] = (ngx_socket_t) -1;
+    }
+
+    if (ngx_http_vpnws_ipc_buf) {
+        ngx_free(ngx_http_vpnws_ipc_buf);
+        ngx_http_vpnws_ipc_buf = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
+    u_char *frame, size_t len)
+{
+    ssize_t        n;
+    ngx_err_t      err;
+    struct iovec   iov[2];
+    struct msghdr  msg;
+
+    if (ngx_http_vpnws_ipc == NULL || worker >= ngx_http_vpnws_ipc->n
+        || ngx_http_vpnws_ipc->fds[worker][1] == (ngx_socket_t) -1)
+    {
+        return NGX_DECLINED;
+    }
+
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(ngx_http_vpnws_ipc_hdr_t);
+    iov[1].iov_base = frame;
+    iov[1].iov_len = len;
+
+    ngx_memzero(&msg, sizeof(struct msghdr));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = len ? 2 : 1;
+
+    n = sendmsg(ngx_http_vpnws_ipc->fds[worker][1], &msg, MSG_DONTWAIT);
+
+    if (n == -1) {
+        err = ngx_socket_errno;
+
+        if (err != NGX_EAGAIN && err != ENOBUFS) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
+                          "vpnws: sendmsg() to worker %ui failed", worker);
+        }
+
+        return NGX_AGAIN;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
+{
+    ssize_t                    n;
+    ngx_err_t                  err;
+    ngx_uint_t                 i;
+    ngx_connection_t          *c;
+    ngx_http_vpnws_ipc_hdr_t   hdr;
+
+    c = rev->data;
+
+    for (i = 0; i < NGX_HTTP_VPNWS_IPC_BATCH; i++) {
+
+        n = recv(c->fd, ngx_http_vpnws_ipc_buf, ngx_http_vpnws_ipc_size,
+                 MSG_DONTWAIT);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EAGAIN) {
+                break;
+            }
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ALERT, c->log, err,
+                          "vpnws: recv() from the worker channel failed");
+            break;
+        }
+
+        if (n == 0) {
+            /* every sender is gone: only at exit */
+            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+            break;
+        }
+
+        if ((size_t) n < sizeof(ngx_http_vpnws_ipc_hdr_t)) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "vpnws: short message of %z bytes on the worker "
+                          "channel", n);
+            continue;
+        }
+
+        ngx_memcpy(&hdr, ngx_http_vpnws_ipc_buf, sizeof(hdr));
+
+        ngx_http_vpnws_deliver_ipc(&hdr,
+                                   ngx_http_vpnws_ipc_buf + sizeof(hdr),
+                                   n - sizeof(hdr));
+    }
+
+    ngx_http_vpnws_flush_dirty();
+
+    if (i == NGX_HTTP_VPNWS_IPC_BATCH) {
+        /* more may wait: let the peers' events run first */
+        ngx_post_event(rev, &ngx_posted_events);
+    }
+}

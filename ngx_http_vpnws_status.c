@@ -1,0 +1,328 @@
+/*
+ * vpnws: the vpnws_status location: every peer of a switch on every
+ * worker as JSON (DESIGN.md section 3), and ?kill=<id>.
+ */
+
+
+#include "ngx_http_vpnws.h"
+#include "vpnws_json.h"
+
+
+typedef struct {
+    ngx_http_vpnws_slot_t   slot;
+    uint8_t                *macs;
+    uint32_t                nmacs;
+} ngx_http_vpnws_status_peer_t;
+
+
+static ngx_int_t ngx_http_vpnws_status_send(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+static ngx_int_t ngx_http_vpnws_status_kill(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw, ngx_str_t *arg);
+static ngx_int_t ngx_http_vpnws_status_list(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw);
+
+
+ngx_int_t
+ngx_http_vpnws_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   arg;
+    ngx_http_vpnws_loc_conf_t  *vlcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpnws_module);
+
+    if (ngx_http_arg(r, (u_char *) "kill", 4, &arg) == NGX_OK) {
+        return ngx_http_vpnws_status_kill(r, vlcf->status, &arg);
+    }
+
+    return ngx_http_vpnws_status_list(r, vlcf->status);
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
+    ngx_str_t *arg)
+{
+    ngx_int_t                  id;
+    ngx_uint_t                 i, found, worker, gen;
+    ngx_http_vpnws_slot_t     *slot;
+    ngx_http_vpnws_shctx_t    *sh;
+    ngx_http_vpnws_ipc_hdr_t   hdr;
+
+    static u_char  ok[] = "{\"status\":\"ok\"}\n";
+    static u_char  notfound[] = "{\"status\":\"not found\"}\n";
+    static u_char  bad[] = "{\"status\":\"error\",\"error\":"
+                           "\"kill needs a peer id\"}\n";
+    static u_char  busy[] = "{\"status\":\"error\",\"error\":"
+                            "\"peer is on a worker being replaced\"}\n";
+
+    id = ngx_atoi(arg->data, arg->len);
+
+    if (id <= 0 || id > 0xffffffff) {
+        return ngx_http_vpnws_status_send(r, NGX_HTTP_BAD_REQUEST, bad,
+                                          sizeof(bad) - 1);
+    }
+
+    sh = sw->sh;
+    found = 0;
+    worker = 0;
+    gen = 0;
+
+    ngx_shmtx_lock(&sw->shpool->mutex);
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->id == (uint32_t) id) {
+            found = 1;
+            worker = slot->worker;
+            gen = slot->gen;
+            slot->kill = 1;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&sw->shpool->mutex);
+
+    if (!found) {
+        return ngx_http_vpnws_status_send(r, NGX_HTTP_NOT_FOUND, notfound,
+                                          sizeof(notfound) - 1);
+    }
+
+    if (gen != sw->gen) {
+        return ngx_http_vpnws_status_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          busy, sizeof(busy) - 1);
+    }
+
+    if (worker == ngx_worker) {
+        ngx_http_vpnws_peer_kill(sw, (uint32_t) i, (uint32_t) id,
+                                 VPNWS_WS_CLOSE_POLICY);
+        ngx_http_vpnws_flush_dirty();
+
+    } else {
+        ngx_memzero(&hdr, sizeof(hdr));
+        hdr.type = NGX_HTTP_VPNWS_IPC_KILL;
+        hdr.sw = (uint16_t) sw->index;
+        hdr.dst_slot = (uint32_t) i;
+        hdr.dst_id = (uint32_t) id;
+
+        if (ngx_http_vpnws_ipc_send(worker, &hdr, NULL, 0) != NGX_OK) {
+            return ngx_http_vpnws_status_send(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          busy, sizeof(busy) - 1);
+        }
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "vpnws_switch \"%V\": peer %i killed", &sw->name, id);
+
+    return ngx_http_vpnws_status_send(r, NGX_HTTP_OK, ok, sizeof(ok) - 1);
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
+{
+    size_t                         len;
+    u_char                        *buf, *p;
+    uint32_t                       i, k, n, *index;
+    uint64_t                       drops[VPNWS_DROP_MAX];
+    vpnws_json_peer_t              jp;
+    vpnws_mac_entry_t             *e;
+    ngx_http_vpnws_slot_t         *slot;
+    ngx_http_vpnws_shctx_t        *sh;
+    ngx_http_vpnws_status_peer_t  *peers, *sp;
+
+    sh = sw->sh;
+
+    index = ngx_pcalloc(r->pool, sh->nslots * sizeof(uint32_t));
+    peers = ngx_pcalloc(r->pool,
+                        sh->nslots * sizeof(ngx_http_vpnws_status_peer_t));
+    if (index == NULL || peers == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&sw->shpool->mutex);
+
+    n = 0;
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->id == 0) {
+            continue;
+        }
+
+        sp = &peers[n];
+        sp->slot = *slot;
+        index[i] = ++n;
+
+        /* the strings may be freed once the lock is released */
+        sp->slot.user = ngx_pnalloc(r->pool, slot->user_len + 1);
+        sp->slot.dn = ngx_pnalloc(r->pool, slot->dn_len + 1);
+
+        if (sp->slot.user == NULL || sp->slot.dn == NULL) {
+            ngx_shmtx_unlock(&sw->shpool->mutex);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (slot->user_len) {
+            ngx_memcpy(sp->slot.user, slot->user, slot->user_len);
+        }
+
+        if (slot->dn_len) {
+            ngx_memcpy(sp->slot.dn, slot->dn, slot->dn_len);
+        }
+    }
+
+    /* every MAC a peer owns: count, then collect */
+
+    for (k = 0; k < sh->table.capacity; k++) {
+        e = &sh->table.entries[k];
+
+        if (e->port.id && e->port.slot < sh->nslots && index[e->port.slot]
+            && peers[index[e->port.slot] - 1].slot.id == e->port.id)
+        {
+            peers[index[e->port.slot] - 1].nmacs++;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        peers[i].macs = ngx_pnalloc(r->pool,
+                                    peers[i].nmacs * VPNWS_MAC_LEN + 1);
+        if (peers[i].macs == NULL) {
+            ngx_shmtx_unlock(&sw->shpool->mutex);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        peers[i].nmacs = 0;
+    }
+
+    for (k = 0; k < sh->table.capacity; k++) {
+        e = &sh->table.entries[k];
+
+        if (e->port.id && e->port.slot < sh->nslots && index[e->port.slot]
+            && peers[index[e->port.slot] - 1].slot.id == e->port.id)
+        {
+            sp = &peers[index[e->port.slot] - 1];
+            ngx_memcpy(sp->macs + sp->nmacs * VPNWS_MAC_LEN, e->mac,
+                       VPNWS_MAC_LEN);
+            sp->nmacs++;
+        }
+    }
+
+    k = sh->table.count;
+
+    ngx_shmtx_unlock(&sw->shpool->mutex);
+
+    for (i = 0; i < VPNWS_DROP_MAX; i++) {
+        drops[i] = sh->drops[i];
+    }
+
+    len = 256 + sw->name.len + vpnws_json_drops_max();
+
+    for (i = 0; i < n; i++) {
+        peers[i].slot.addr[NGX_HTTP_VPNWS_ADDR_LEN - 1] = '\0';
+        jp.addr = (char *) peers[i].slot.addr;
+        jp.user_len = peers[i].slot.user_len;
+        jp.dn_len = peers[i].slot.dn_len;
+        jp.nmacs = peers[i].nmacs;
+        len += vpnws_json_peer_max(&jp) + 2;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"status\":\"ok\",\"switch\":\"%V\","
+                    "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,",
+                    &sw->name, sw->max_peers, k, sw->max_macs);
+
+    p = (u_char *) vpnws_json_drops((char *) p, drops);
+
+    p = ngx_cpymem(p, ",\"peers\":[", sizeof(",\"peers\":[") - 1);
+
+    for (i = 0; i < n; i++) {
+        slot = &peers[i].slot;
+
+        ngx_memzero(&jp, sizeof(jp));
+        jp.id = slot->id;
+        jp.mac = slot->has_mac && !(slot->flags & VPNWS_PORT_BRIDGE)
+                 ? slot->mac : NULL;
+        jp.addr = (char *) slot->addr;
+        jp.user = slot->user;
+        jp.user_len = slot->user_len;
+        jp.dn = slot->dn;
+        jp.dn_len = slot->dn_len;
+        jp.start = slot->start;
+        jp.bridge = (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
+        jp.macs = peers[i].macs;
+        jp.nmacs = peers[i].nmacs;
+        jp.tx = slot->tx;
+        jp.rx = slot->rx;
+        jp.frames_in = slot->frames_in;
+        jp.frames_out = slot->frames_out;
+        jp.drops = slot->drops;
+        jp.queued = slot->queued;
+        jp.worker = slot->worker;
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = (u_char *) vpnws_json_peer((char *) p, &jp);
+    }
+
+    p = ngx_cpymem(p, "]}\n", 3);
+
+    return ngx_http_vpnws_status_send(r, NGX_HTTP_OK, buf, p - buf);
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_status_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,216 @@
+/*
+ * vpnws: the admin JSON renderer.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vpnws_json.h"
+
+
+/* length of a valid UTF-8 sequence at s, or 0 */
+static size_t
+vpnws_json_utf8(const uint8_t *s, size_t len)
+{
+    size_t    n, i;
+    uint32_t  c, min;
+
+    if (s[0] < 0xc2 || s[0] > 0xf4) {
+        return 0;
+    }
+
+    if (s[0] < 0xe0) {
+        n = 2; c = s[0] & 0x1f; min = 0x80;
+
+    } else if (s[0] < 0xf0) {
+        n = 3; c = s[0] & 0x0f; min = 0x800;
+
+    } else {
+        n = 4; c = s[0] & 0x07; min = 0x10000;
+    }
+
+    if (len < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = c << 6 | (s[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+char *
+vpnws_json_string(char *out, const uint8_t *s, size_t len)
+{
+    static const char  hex[] = "0123456789abcdef";
+    size_t             i, n;
+    uint8_t            c;
+
+    for (i = 0; i < len; /* void */) {
+        c = s[i];
+
+        if (c >= 0x80) {
+            n = vpnws_json_utf8(s + i, len - i);
+
+            if (n) {
+                memcpy(out, s + i, n);
+                out += n;
+                i += n;
+                continue;
+            }
+
+            /* not UTF-8: keep the byte as the Latin-1 character */
+
+        } else if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char) c;
+            i++;
+            continue;
+
+        } else if (c >= 0x20 && c != 0x7f) {
+            *out++ = (char) c;
+            i++;
+            continue;
+        }
+
+        *out++ = '\\';
+        *out++ = 'u';
+        *out++ = '0';
+        *out++ = '0';
+        *out++ = hex[c >> 4];
+        *out++ = hex[c & 0x0f];
+        i++;
+    }
+
+    return out;
+}
+
+
+size_t
+vpnws_json_string_max(size_t len)
+{
+    return len * 6;
+}
+
+
+static char *
+vpnws_json_mac(char *out, const uint8_t *mac)
+{
+    *out++ = '"';
+    vpnws_mac_format(mac, out);
+    out += VPNWS_MAC_STR_LEN;
+    *out++ = '"';
+
+    return out;
+}
+
+
+char *
+vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
+{
+    char       ts[32];
+    uint32_t   i;
+    time_t     t;
+    struct tm  tm;
+
+    t = (time_t) p->start;
+
+    if (gmtime_r(&t, &tm) == NULL
+        || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    {
+        ts[0] = '\0';
+    }
+
+    out += sprintf(out, "{\"id\":%u,\"MAC\":", p->id);
+
+    if (p->mac) {
+        out = vpnws_json_mac(out, p->mac);
+
+    } else {
+        out += sprintf(out, "null");
+    }
+
+    out += sprintf(out, ",\"REMOTE_ADDR\":\"");
+    out = vpnws_json_string(out, (const uint8_t *) p->addr, strlen(p->addr));
+    out += sprintf(out, "\",\"REMOTE_USER\":\"");
+    out = vpnws_json_string(out, p->user, p->user_len);
+    out += sprintf(out, "\",\"DN\":\"");
+    out = vpnws_json_string(out, p->dn, p->dn_len);
+
+    out += sprintf(out, "\",\"ts\":\"%s\",\"bridge\":%d,\"macs\":[",
+                   ts, p->bridge ? 1 : 0);
+
+    for (i = 0; i < p->nmacs; i++) {
+        if (i) {
+            *out++ = ',';
+        }
+
+        out = vpnws_json_mac(out, p->macs + (size_t) i * VPNWS_MAC_LEN);
+    }
+
+    out += sprintf(out, "],\"unix\":%lld,\"tx\":%llu,\"rx\":%llu,"
+                   "\"frames_in\":%llu,\"frames_out\":%llu,\"drops\":%llu,"
+                   "\"queued\":%llu",
+                   (long long) p->start, (unsigned long long) p->tx,
+                   (unsigned long long) p->rx,
+                   (unsigned long long) p->frames_in,
+                   (unsigned long long) p->frames_out,
+                   (unsigned long long) p->drops,
+                   (unsigned long long) p->queued);
+
+    if (p->worker >= 0) {
+        out += sprintf(out, ",\"worker\":%d", p->worker);
+    }
+
+    *out++ = '}';
+
+    return out;
+}
+
+
+size_t
+vpnws_json_peer_max(const vpnws_json_peer_t *p)
+{
+    return 512 + vpnws_json_string_max(strlen(p->addr))
+           + vpnws_json_string_max(p->user_len)
+           + vpnws_json_string_max(p->dn_len)
+           + (size_t) p->nmacs * (VPNWS_MAC_STR_LEN + 3);
+}
+
+
+char *
+vpnws_json_drops(char *out, const uint64_t drops[VPNWS_DROP_MAX])
+{
+    int  i;
+
+    out += sprintf(out, "\"drops\":{");
+
+    for (i = 0; i < VPNWS_DROP_MAX; i++) {
+        out += sprintf(out, "%s\"%s\":%llu", i ? "," : "",
+                       vpnws_drop_name((vpnws_drop_t) i),
+                       (unsigned long long) drops[i]);
+    }
+
+    *out++ = '}';
+
+    return out;
+}
+
+
+size_t
+vpnws_json_drops_max(void)
+{
+    return 16 + VPNWS_DROP_MAX * 48;
+}

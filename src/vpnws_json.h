@@ -1,0 +1,52 @@
+/*
+ * vpnws: the admin JSON (DESIGN.md section 3), shared by module and daemon.
+ * Writers return the end of what they wrote; callers size buffers with the
+ * *_max() bounds.
+ */
+
+#ifndef _VPNWS_JSON_H_INCLUDED_
+#define _VPNWS_JSON_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpnws_mac.h"
+#include "vpnws_switch.h"
+
+
+typedef struct {
+    uint32_t            id;
+    const uint8_t      *mac;            /* NULL: none yet */
+    const char         *addr;           /* NUL-terminated */
+    const uint8_t      *user;
+    size_t              user_len;
+    const uint8_t      *dn;
+    size_t              dn_len;
+    int64_t             start;          /* unix seconds */
+    unsigned            bridge:1;
+    const uint8_t      *macs;           /* nmacs * 6 bytes */
+    uint32_t            nmacs;
+    uint64_t            tx;
+    uint64_t            rx;
+    uint64_t            frames_in;
+    uint64_t            frames_out;
+    uint64_t            drops;
+    uint64_t            queued;
+    int32_t             worker;         /* < 0: not shown */
+} vpnws_json_peer_t;
+
+
+/* a JSON string body (no quotes): UTF-8 passes, the rest is \u-escaped */
+char *vpnws_json_string(char *out, const uint8_t *s, size_t len);
+size_t vpnws_json_string_max(size_t len);
+
+char *vpnws_json_peer(char *out, const vpnws_json_peer_t *p);
+size_t vpnws_json_peer_max(const vpnws_json_peer_t *p);
+
+/* "drops":{"short":N,...} */
+char *vpnws_json_drops(char *out, const uint64_t drops[VPNWS_DROP_MAX]);
+size_t vpnws_json_drops_max(void);
+
+
+#endif /* _VPNWS_JSON_H_INCLUDED_ */
