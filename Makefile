@@ -37,7 +37,8 @@ $(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure
 
 $(MODULE): $(BUILD)/nginx/.configured $(MOD_SRCS) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(BUILD)/nginx -f $(BUILD)/nginx-objs/Makefile modules
-	cp $(BUILD)/nginx-objs/ngx_http_vpnws_module.so $@
+	# a new file, not an overwrite: running nginx processes map the old one
+	cp $(BUILD)/nginx-objs/ngx_http_vpnws_module.so $@.tmp && mv -f $@.tmp $@
 
 -include client/client.mk
 -include daemon/daemon.mk

@@ -264,6 +264,10 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         c->close = 0;
         ngx_http_vpnws_close(p, VPNWS_WS_CLOSE_GOING_AWAY,
                              "server shutting down");
+
+        /* called from the worker cycle, not an event: posted events would
+         * wait for the next timer */
+        ngx_http_vpnws_write_handler(c->write);
         return;
     }
 
@@ -971,10 +975,7 @@ ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code, const char *reason
     }
 
     ngx_add_timer(p->connection->write, NGX_HTTP_VPNWS_CLOSE_WAIT);
-
-    if (!p->is_dirty) {
-        ngx_post_event(p->connection->write, &ngx_posted_events);
-    }
+    ngx_post_event(p->connection->write, &ngx_posted_events);
 }
 
 

@@ -277,6 +277,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.drops = slot->drops;
         jp.queued = slot->queued;
         jp.worker = slot->worker;
+        jp.pid = (int32_t) slot->pid;
 
         if (i) {
             *p++ = ',';

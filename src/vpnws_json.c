@@ -174,6 +174,10 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
         out += sprintf(out, ",\"worker\":%d", p->worker);
     }
 
+    if (p->pid > 0) {
+        out += sprintf(out, ",\"pid\":%d", p->pid);
+    }
+
     *out++ = '}';
 
     return out;

@@ -34,6 +34,7 @@ typedef struct {
     uint64_t            drops;
     uint64_t            queued;
     int32_t             worker;         /* < 0: not shown */
+    int32_t             pid;            /* <= 0: not shown */
 } vpnws_json_peer_t;
 
 
