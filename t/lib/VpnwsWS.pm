@@ -380,7 +380,8 @@ sub send_nonblock {
 # frames
 
 # the bytes of one frame; mask => 1 (default), fin => 1 (default),
-# rsv => 0..7, len => announced payload length (default: real length)
+# rsv => 0..7, len => announced payload length (default: real length),
+# len_bits => 7, 16 or 64: the length's encoding (default: the shortest)
 sub build_frame {
     my ($class, $opcode, $payload, %o) = @_;
 
@@ -395,9 +396,11 @@ sub build_frame {
     my $m = $mask ? 0x80 : 0;
     my $hdr;
 
-    if ($len < 126) {
+    my $bits = $o{len_bits} || ($len < 126 ? 7 : $len < 65536 ? 16 : 64);
+
+    if ($bits == 7) {
         $hdr = pack('CC', $b0, $m | $len);
-    } elsif ($len < 65536) {
+    } elsif ($bits == 16) {
         $hdr = pack('CCn', $b0, $m | 126, $len);
     } else {
         $hdr = pack('CCNN', $b0, $m | 127, int($len / 2**32), $len % 2**32);
