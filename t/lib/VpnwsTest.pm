@@ -742,6 +742,17 @@ sub status_peer {
 }
 
 
+# the switch's drop counters { reason => count } (empty if none shown)
+sub drops {
+    my ($self, %o) = @_;
+
+    my $st = $self->status(%o) or return {};
+
+    return $st->{drops} if ref $st->{drops} eq 'HASH';
+    return {};
+}
+
+
 # the pid of the nginx process that holds this websocket's connection
 sub worker_of {
     my ($self, $ws) = @_;
