@@ -1,0 +1,733 @@
+/*
+ * vpn-ws-client: command line, tap setup, and the reconnect loop.
+ *
+ *   vpn-ws-client [options] <tap> <ws[s]://[user:pass@]host[:port]/path>
+ */
+
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "vpnws_client.h"
+
+
+volatile sig_atomic_t  vpnws_quit;
+sigset_t               vpnws_wait_mask;
+
+
+static const char  vpnws_usage[] =
+"usage: " VPNWS_CLIENT_NAME " [options] <tap> "
+"<ws[s]://[user:pass@]host[:port]/path>\n"
+"\n"
+"Connect the tap device <tap> (created, or attached if it exists) to a vpnws\n"
+"switch over a websocket; reconnect forever, keeping the tap up.\n"
+"\n"
+"options:\n"
+"  --exec CMD           run CMD with /bin/sh once the tap is up, before\n"
+"                       dropping privileges; $VPNWS_TAP names the tap (none)\n"
+"  --key FILE           client certificate private key, PEM (in --crt file)\n"
+"  --crt FILE           client certificate chain, PEM (none)\n"
+"  --ca FILE            CA certificates to verify the server, PEM (system\n"
+"                       store)\n"
+"  --no-verify          do not verify the server certificate: INSECURE (off)\n"
+"  --bridge             send X-vpn-ws-bridge: on; forward every source MAC,\n"
+"                       for a tap in a Linux bridge (off)\n"
+"  --mac MAC            set the tap MAC, aa:bb:cc:dd:ee:ff (kernel's random)\n"
+"  --mtu N              set the tap MTU, 68..65518 (kernel's, 1500)\n"
+"  --uid USER           drop to this user once the tap exists (stay)\n"
+"  --gid GROUP          drop to this group once the tap exists (USER's)\n"
+"  --proxy URL          HTTP CONNECT proxy http://[user:pass@]host[:port];\n"
+"                       \"none\" ignores the environment ($https_proxy for\n"
+"                       wss://, $http_proxy for ws://, $no_proxy)\n"
+"  --ping-interval S    websocket PING after S idle seconds, 0: never (17)\n"
+"  --timeout S          reconnect after S seconds without a byte from the\n"
+"                       server, 0: never (60); connect and handshakes are\n"
+"                       limited to 15 s or S if smaller\n"
+"  -v, --verbose        log every attempt and more (twice: more still)\n"
+"  -q, --quiet          log errors only\n"
+"  -V, --version        print the version and exit\n"
+"  -h, --help           print this help and exit\n"
+"\n"
+"Failures that a retry can fix (DNS, refused or lost connections, HTTP\n"
+"401/403/407/429/5xx, timeouts) are logged once and retried with\n"
+"exponential backoff from 1 s to 30 s with jitter.  A TLS verification\n"
+"failure or another HTTP refusal (404, 426, ...) is fatal on the first\n"
+"connection only; once connected, everything is retried.\n"
+"\n"
+"exit codes:\n"
+"  0  stopped by SIGINT or SIGTERM\n"
+"  1  internal error (memory, epoll)\n"
+"  2  bad option, argument or URL\n"
+"  3  tap device: no /dev/net/tun permission, bad name, MAC, MTU\n"
+"  4  --ca, --crt or --key unreadable or mismatched\n"
+"  5  --exec failed, or --uid/--gid could not be applied\n"
+"  6  server certificate rejected (first connection)\n"
+"  7  server refused the websocket: 404, 426, ... (first connection)\n";
+
+
+enum {
+    VPNWS_OPT_EXEC = 256,
+    VPNWS_OPT_KEY,
+    VPNWS_OPT_CRT,
+    VPNWS_OPT_CA,
+    VPNWS_OPT_NO_VERIFY,
+    VPNWS_OPT_BRIDGE,
+    VPNWS_OPT_MAC,
+    VPNWS_OPT_MTU,
+    VPNWS_OPT_UID,
+    VPNWS_OPT_GID,
+    VPNWS_OPT_PROXY,
+    VPNWS_OPT_PING,
+    VPNWS_OPT_TIMEOUT
+};
+
+
+static const struct option  vpnws_options[] = {
+    { "exec",           required_argument, NULL, VPNWS_OPT_EXEC },
+    { "key",            required_argument, NULL, VPNWS_OPT_KEY },
+    { "crt",            required_argument, NULL, VPNWS_OPT_CRT },
+    { "ca",             required_argument, NULL, VPNWS_OPT_CA },
+    { "no-verify",      no_argument,       NULL, VPNWS_OPT_NO_VERIFY },
+    { "bridge",         no_argument,       NULL, VPNWS_OPT_BRIDGE },
+    { "mac",            required_argument, NULL, VPNWS_OPT_MAC },
+    { "mtu",            required_argument, NULL, VPNWS_OPT_MTU },
+    { "uid",            required_argument, NULL, VPNWS_OPT_UID },
+    { "gid",            required_argument, NULL, VPNWS_OPT_GID },
+    { "proxy",          required_argument, NULL, VPNWS_OPT_PROXY },
+    { "ping-interval",  required_argument, NULL, VPNWS_OPT_PING },
+    { "timeout",        required_argument, NULL, VPNWS_OPT_TIMEOUT },
+    { "verbose",        no_argument,       NULL, 'v' },
+    { "quiet",          no_argument,       NULL, 'q' },
+    { "version",        no_argument,       NULL, 'V' },
+    { "help",           no_argument,       NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+static void
+vpnws_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+
+static void
+vpnws_die(int code, const char *fmt, ...)
+{
+    char     line[VPNWS_ERRLEN + 128];
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+
+    fprintf(stderr, VPNWS_CLIENT_NAME ": %s\n", line);
+
+    exit(code);
+}
+
+
+static int
+vpnws_number(const char *opt, const char *s, long min, long max)
+{
+    long   n;
+    char  *end;
+
+    errno = 0;
+    n = strtol(s, &end, 10);
+
+    if (errno || end == s || *end != '\0' || n < min || n > max) {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s \"%s\": a number from %ld to %ld "
+                  "expected", opt, s, min, max);
+    }
+
+    return (int) n;
+}
+
+
+static void
+vpnws_parse_ids(vpnws_conf_t *conf, const char *user, const char *group)
+{
+    char           *end;
+    unsigned long   n;
+    struct group   *gr;
+    struct passwd  *pw;
+
+    if (user) {
+        errno = 0;
+        n = strtoul(user, &end, 10);
+        pw = getpwnam(user);
+
+        if (pw) {
+            conf->uid = pw->pw_uid;
+
+            if (group == NULL) {
+                conf->gid = pw->pw_gid;
+                conf->has_gid = 1;
+            }
+
+        } else if (*user && *end == '\0' && errno == 0 && n < UINT_MAX) {
+            conf->uid = (uid_t) n;
+
+        } else {
+            vpnws_die(VPNWS_EXIT_USAGE, "--uid \"%s\": no such user", user);
+        }
+
+        conf->has_uid = 1;
+    }
+
+    if (group) {
+        errno = 0;
+        n = strtoul(group, &end, 10);
+        gr = getgrnam(group);
+
+        if (gr) {
+            conf->gid = gr->gr_gid;
+
+        } else if (*group && *end == '\0' && errno == 0 && n < UINT_MAX) {
+            conf->gid = (gid_t) n;
+
+        } else {
+            vpnws_die(VPNWS_EXIT_USAGE, "--gid \"%s\": no such group", group);
+        }
+
+        conf->has_gid = 1;
+    }
+}
+
+
+static void
+vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
+{
+    int          c;
+    char         err[VPNWS_ERRLEN];
+    const char  *user, *group, *proxy;
+
+    conf->ping_interval = VPNWS_PING_DEFAULT;
+    conf->timeout = VPNWS_TIMEOUT_DEFAULT;
+
+    user = NULL;
+    group = NULL;
+    proxy = NULL;
+
+    opterr = 0;
+
+    while ((c = getopt_long(argc, argv, "vqVh", vpnws_options, NULL)) != -1) {
+
+        switch (c) {
+
+        case VPNWS_OPT_EXEC:
+            conf->exec = optarg;
+            break;
+
+        case VPNWS_OPT_KEY:
+            conf->key = optarg;
+            break;
+
+        case VPNWS_OPT_CRT:
+            conf->crt = optarg;
+            break;
+
+        case VPNWS_OPT_CA:
+            conf->ca = optarg;
+            break;
+
+        case VPNWS_OPT_NO_VERIFY:
+            conf->no_verify = 1;
+            break;
+
+        case VPNWS_OPT_BRIDGE:
+            conf->bridge = 1;
+            break;
+
+        case VPNWS_OPT_MAC:
+
+            if (vpnws_mac_parse(optarg, strlen(optarg), conf->mac) != 0
+                || vpnws_mac_is_group(conf->mac)
+                || vpnws_mac_is_zero(conf->mac))
+            {
+                vpnws_die(VPNWS_EXIT_USAGE, "--mac \"%s\": a unicast MAC "
+                          "like 02:aa:bb:cc:dd:ee expected", optarg);
+            }
+
+            conf->has_mac = 1;
+            break;
+
+        case VPNWS_OPT_MTU:
+            conf->mtu = vpnws_number("--mtu", optarg, 68,
+                                     VPNWS_TAP_MAX_FRAME - 18);
+            break;
+
+        case VPNWS_OPT_UID:
+            user = optarg;
+            break;
+
+        case VPNWS_OPT_GID:
+            group = optarg;
+            break;
+
+        case VPNWS_OPT_PROXY:
+            proxy = optarg;
+            break;
+
+        case VPNWS_OPT_PING:
+            conf->ping_interval = vpnws_number("--ping-interval", optarg, 0,
+                                               86400);
+            break;
+
+        case VPNWS_OPT_TIMEOUT:
+            conf->timeout = vpnws_number("--timeout", optarg, 0, 86400);
+            break;
+
+        case 'v':
+            vpnws_verbosity++;
+            break;
+
+        case 'q':
+            vpnws_verbosity = VPNWS_LOG_ERR;
+            break;
+
+        case 'V':
+            printf(VPNWS_CLIENT_NAME " " VPNWS_CLIENT_VERSION " (vpnws, %s)\n",
+                   OpenSSL_version(OPENSSL_VERSION));
+            exit(VPNWS_EXIT_OK);
+
+        case 'h':
+            fputs(vpnws_usage, stdout);
+            exit(VPNWS_EXIT_OK);
+
+        default:
+
+            if (optopt && optopt < 256) {
+                vpnws_die(VPNWS_EXIT_USAGE, "unknown option \"-%c\"; "
+                          "try --help", optopt);
+            }
+
+            vpnws_die(VPNWS_EXIT_USAGE, "bad option \"%s\"; try --help",
+                      argv[optind - 1]);
+        }
+    }
+
+    if (argc - optind != 2) {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s; usage: " VPNWS_CLIENT_NAME
+                  " [options] <tap> <ws[s]://[user:pass@]host[:port]/path>",
+                  argc - optind < 2 ? "missing arguments"
+                                    : "too many arguments");
+    }
+
+    conf->tap_name = argv[optind];
+    conf->url_text = argv[optind + 1];
+
+    if (*conf->tap_name == '\0'
+        || strlen(conf->tap_name) >= VPNWS_TAP_NAME_LEN)
+    {
+        vpnws_die(VPNWS_EXIT_USAGE, "tap name \"%s\": 1 to %d characters "
+                  "expected", conf->tap_name, VPNWS_TAP_NAME_LEN - 1);
+    }
+
+    if (vpnws_url_parse(conf->url_text, &conf->url, 0, err, sizeof(err))
+        != 0)
+    {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    }
+
+    if (proxy && strcmp(proxy, "none") != 0 && *proxy) {
+
+        if (vpnws_url_parse(proxy, &conf->proxy, 1, err, sizeof(err)) != 0) {
+            vpnws_die(VPNWS_EXIT_USAGE, "--proxy: %s", err);
+        }
+
+        conf->use_proxy = 1;
+
+    } else if (proxy == NULL) {
+
+        if (vpnws_proxy_from_env(conf, err, sizeof(err)) != 0) {
+            vpnws_die(VPNWS_EXIT_USAGE, "proxy from the environment: %s",
+                      err);
+        }
+    }
+
+    if ((conf->ca || conf->crt || conf->key || conf->no_verify)
+        && !conf->url.tls)
+    {
+        vpnws_log(VPNWS_LOG_INFO, "TLS options ignored for a ws:// URL");
+    }
+
+    vpnws_parse_ids(conf, user, group);
+}
+
+
+static void
+vpnws_setup_tap(vpnws_client_t *cl)
+{
+    char           err[VPNWS_ERRLEN], mac[VPNWS_MAC_STR_LEN + 1];
+    int            mtu;
+    vpnws_conf_t  *conf;
+
+    conf = cl->conf;
+
+    cl->tap = vpnws_tap_open(conf->tap_name, 0, cl->ifname, err, sizeof(err));
+
+    if (cl->tap == -1) {
+        vpnws_die(VPNWS_EXIT_TAP, "tap \"%s\": %s", conf->tap_name, err);
+    }
+
+    if (conf->has_mac
+        && vpnws_tap_set_mac(cl->ifname, conf->mac, err, sizeof(err)) != 0)
+    {
+        vpnws_die(VPNWS_EXIT_TAP, "--mac: %s", err);
+    }
+
+    if (conf->mtu
+        && vpnws_tap_set_mtu(cl->ifname, conf->mtu, err, sizeof(err)) != 0)
+    {
+        vpnws_die(VPNWS_EXIT_TAP, "--mtu: %s", err);
+    }
+
+    if (vpnws_tap_get_mac(cl->ifname, cl->mac, err, sizeof(err)) != 0
+        || vpnws_tap_get_mtu(cl->ifname, &mtu, err, sizeof(err)) != 0
+        || vpnws_tap_up(cl->ifname, err, sizeof(err)) != 0)
+    {
+        vpnws_die(VPNWS_EXIT_TAP, "%s", err);
+    }
+
+    vpnws_mac_format(cl->mac, mac);
+
+    vpnws_log(VPNWS_LOG_DEBUG, "tap %s up, MAC %s, MTU %d", cl->ifname, mac,
+              mtu);
+}
+
+
+static void
+vpnws_run_exec(vpnws_client_t *cl)
+{
+    int    status;
+    pid_t  pid;
+
+    if (setenv("VPNWS_TAP", cl->ifname, 1) != 0) {
+        vpnws_die(VPNWS_EXIT_INTERNAL, "setenv(): %s", strerror(errno));
+    }
+
+    fflush(NULL);
+
+    pid = fork();
+
+    if (pid == -1) {
+        vpnws_die(VPNWS_EXIT_INTERNAL, "fork(): %s", strerror(errno));
+    }
+
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cl->conf->exec, (char *) NULL);
+        fprintf(stderr, VPNWS_CLIENT_NAME ": execl(/bin/sh): %s\n",
+                strerror(errno));
+        _exit(127);
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            vpnws_die(VPNWS_EXIT_INTERNAL, "waitpid(): %s", strerror(errno));
+        }
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return;
+    }
+
+    if (WIFEXITED(status)) {
+        vpnws_die(VPNWS_EXIT_SETUP, "--exec \"%s\" exited with status %d",
+                  cl->conf->exec, WEXITSTATUS(status));
+    }
+
+    vpnws_die(VPNWS_EXIT_SETUP, "--exec \"%s\" killed by signal %d",
+              cl->conf->exec, WTERMSIG(status));
+}
+
+
+static void
+vpnws_drop_privileges(vpnws_conf_t *conf)
+{
+    if (!conf->has_uid && !conf->has_gid) {
+        return;
+    }
+
+    if (setgroups(0, NULL) != 0) {
+        vpnws_die(VPNWS_EXIT_SETUP, "setgroups(): %s", strerror(errno));
+    }
+
+    if (conf->has_gid && setgid(conf->gid) != 0) {
+        vpnws_die(VPNWS_EXIT_SETUP, "setgid(%u): %s", (unsigned) conf->gid,
+                  strerror(errno));
+    }
+
+    if (conf->has_uid && setuid(conf->uid) != 0) {
+        vpnws_die(VPNWS_EXIT_SETUP, "setuid(%u): %s", (unsigned) conf->uid,
+                  strerror(errno));
+    }
+
+    if (conf->has_uid && conf->uid != 0 && setuid(0) == 0) {
+        vpnws_die(VPNWS_EXIT_SETUP, "could regain root after setuid()");
+    }
+
+    vpnws_log(VPNWS_LOG_DEBUG, "running as uid %u gid %u",
+              (unsigned) getuid(), (unsigned) getgid());
+}
+
+
+static void
+vpnws_signal_handler(int signo)
+{
+    (void) signo;
+
+    vpnws_quit = 1;
+}
+
+
+static void
+vpnws_setup_signals(void)
+{
+    sigset_t          block;
+    struct sigaction  sa;
+
+    memset(&sa, 0, sizeof(struct sigaction));
+    sa.sa_handler = vpnws_signal_handler;
+    sigemptyset(&sa.sa_mask);
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    /* delivered only inside ppoll()/epoll_pwait(): no lost wakeups */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+
+    sigprocmask(SIG_BLOCK, &block, &vpnws_wait_mask);
+
+    sigdelset(&vpnws_wait_mask, SIGINT);
+    sigdelset(&vpnws_wait_mask, SIGTERM);
+    sigdelset(&vpnws_wait_mask, SIGHUP);
+}
+
+
+static int
+vpnws_connect(vpnws_client_t *cl, char *err, size_t errlen)
+{
+    int            rc;
+    int64_t        deadline, limit;
+    vpnws_url_t   *to;
+    vpnws_conf_t  *conf;
+
+    conf = cl->conf;
+
+    limit = VPNWS_CONNECT_TIMEOUT;
+
+    if (conf->timeout && conf->timeout < limit) {
+        limit = conf->timeout;
+    }
+
+    deadline = vpnws_now_ms() + limit * 1000;
+
+    to = conf->use_proxy ? &conf->proxy : &conf->url;
+
+    vpnws_log(VPNWS_LOG_DEBUG, "connecting to %s%s%s", to->authority,
+              conf->use_proxy ? " (proxy) for " : "",
+              conf->use_proxy ? conf->url.authority : "");
+
+    rc = vpnws_conn_connect(&cl->conn, to->host, to->port, deadline, err,
+                            errlen);
+
+    if (rc == VPNWS_OK && conf->use_proxy) {
+        rc = vpnws_proxy_connect(&cl->conn, conf, deadline, err, errlen);
+    }
+
+    if (rc == VPNWS_OK && conf->url.tls) {
+        rc = vpnws_tls_connect(&cl->conn, cl->ssl_ctx, &conf->url, deadline,
+                               err, errlen);
+    }
+
+    if (rc == VPNWS_OK) {
+        rc = vpnws_ws_handshake(cl, deadline, err, errlen);
+    }
+
+    return rc;
+}
+
+
+/* sleep, reading and dropping what the tap sends meanwhile */
+static int
+vpnws_backoff(vpnws_client_t *cl, int attempt)
+{
+    int64_t          delay, until, left;
+    uint32_t         r;
+    struct pollfd    pfd;
+    struct timespec  ts;
+
+    delay = VPNWS_BACKOFF_MAX;
+
+    if (attempt < 16 && (1000LL << (attempt - 1)) < delay) {
+        delay = 1000LL << (attempt - 1);
+    }
+
+    /* jitter: somewhere in [delay/2, delay], so clients spread out */
+    vpnws_random(&r, sizeof(r));
+    delay = delay / 2 + (int64_t) (r % (uint32_t) (delay / 2 + 1));
+
+    vpnws_log(VPNWS_LOG_DEBUG, "next attempt in %.1f s", delay / 1000.0);
+
+    until = vpnws_now_ms() + delay;
+
+    for ( ;; ) {
+
+        if (vpnws_quit) {
+            return VPNWS_QUIT;
+        }
+
+        left = until - vpnws_now_ms();
+
+        if (left <= 0) {
+            return VPNWS_OK;
+        }
+
+        ts.tv_sec = left / 1000;
+        ts.tv_nsec = (left % 1000) * 1000000;
+
+        pfd.fd = cl->tap;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+
+        if (ppoll(&pfd, 1, &ts, &vpnws_wait_mask) > 0) {
+            /* no server: old frames would only be stale when it is back */
+            while (read(cl->tap, cl->frame, VPNWS_TAP_MAX_FRAME) > 0) {
+                cl->tap_drops++;
+            }
+        }
+    }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int             rc, attempt;
+    char            err[VPNWS_ERRLEN], mac[VPNWS_MAC_STR_LEN + 1];
+    vpnws_conf_t    conf;
+    vpnws_client_t  cl;
+
+    memset(&conf, 0, sizeof(vpnws_conf_t));
+    memset(&cl, 0, sizeof(vpnws_client_t));
+
+    vpnws_parse_args(argc, argv, &conf);
+
+    cl.conf = &conf;
+    cl.conn.fd = -1;
+    cl.mask_pos = sizeof(cl.masks);
+
+    if (conf.url.tls) {
+        cl.ssl_ctx = vpnws_tls_ctx(&conf, err, sizeof(err));
+
+        if (cl.ssl_ctx == NULL) {
+            vpnws_die(VPNWS_EXIT_TLS_CONF, "TLS: %s", err);
+        }
+
+        if (conf.no_verify) {
+            vpnws_log(VPNWS_LOG_ERR, "WARNING: --no-verify: the server "
+                      "certificate is NOT verified; anyone on the path can "
+                      "read and change this VPN's traffic");
+        }
+    }
+
+    cl.in = malloc(VPNWS_IN_SIZE);
+    cl.out = malloc(VPNWS_OUT_SIZE);
+    cl.frame = malloc(VPNWS_TAP_MAX_FRAME);
+    cl.frag = malloc(VPNWS_TAP_MAX_FRAME);
+
+    if (cl.in == NULL || cl.out == NULL || cl.frame == NULL
+        || cl.frag == NULL)
+    {
+        vpnws_die(VPNWS_EXIT_INTERNAL, "out of memory");
+    }
+
+    vpnws_setup_tap(&cl);
+
+    if (conf.exec) {
+        vpnws_run_exec(&cl);
+    }
+
+    vpnws_drop_privileges(&conf);
+    vpnws_setup_signals();
+
+    vpnws_mac_format(cl.mac, mac);
+
+    attempt = 0;
+
+    for ( ;; ) {
+        rc = vpnws_connect(&cl, err, sizeof(err));
+
+        if (rc == VPNWS_OK) {
+            vpnws_log_state(VPNWS_LOG_INFO, "connected to %s://%s%s "
+                            "(tap %s, MAC %s%s)",
+                            conf.url.tls ? "wss" : "ws", conf.url.authority,
+                            conf.url.path, cl.ifname, mac,
+                            conf.bridge ? ", bridge" : "");
+
+            cl.connected_once = 1;
+            attempt = 0;
+
+            rc = vpnws_session(&cl, err, sizeof(err));
+
+            vpnws_log(VPNWS_LOG_DEBUG, "session: %llu frames out, %llu in, "
+                      "%llu dropped at the tap",
+                      (unsigned long long) cl.tx_frames,
+                      (unsigned long long) cl.rx_frames,
+                      (unsigned long long) cl.tap_drops);
+
+            vpnws_conn_close(&cl.conn);
+
+            if (rc == VPNWS_FAIL_TAP) {
+                vpnws_die(VPNWS_EXIT_TAP, "%s", err);
+            }
+
+            if (rc != VPNWS_QUIT) {
+                vpnws_log_state(VPNWS_LOG_INFO, "connection lost: %s; "
+                                "reconnecting", err);
+            }
+
+        } else {
+            vpnws_conn_close(&cl.conn);
+
+            if (!cl.connected_once && rc == VPNWS_FAIL_VERIFY) {
+                vpnws_die(VPNWS_EXIT_TLS_VERIFY, "%s", err);
+            }
+
+            if (!cl.connected_once && rc == VPNWS_FAIL_HTTP) {
+                vpnws_die(VPNWS_EXIT_HTTP, "%s", err);
+            }
+
+            if (rc != VPNWS_QUIT) {
+                vpnws_log_state(VPNWS_LOG_INFO, "%s; retrying with backoff",
+                                err);
+            }
+        }
+
+        if (rc == VPNWS_QUIT || vpnws_backoff(&cl, ++attempt) == VPNWS_QUIT) {
+            break;
+        }
+    }
+
+    vpnws_log(VPNWS_LOG_INFO, "exiting on a signal");
+
+    return VPNWS_EXIT_OK;
+}

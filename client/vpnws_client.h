@@ -1,0 +1,194 @@
+/*
+ * vpn-ws-client: shared declarations.
+ */
+
+#ifndef _VPNWS_CLIENT_H_INCLUDED_
+#define _VPNWS_CLIENT_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+#include "vpnws_ws.h"
+#include "vpnws_mac.h"
+#include "vpnws_tap.h"
+
+
+#define VPNWS_CLIENT_VERSION    "0.1.0"
+#define VPNWS_CLIENT_NAME       "vpn-ws-client"
+
+/* exit codes: documented in --help and README */
+#define VPNWS_EXIT_OK           0   /* stopped by SIGINT or SIGTERM */
+#define VPNWS_EXIT_INTERNAL     1   /* out of memory, epoll, fork */
+#define VPNWS_EXIT_USAGE        2   /* bad option, argument or URL */
+#define VPNWS_EXIT_TAP          3   /* tap device: create, MAC, MTU, up */
+#define VPNWS_EXIT_TLS_CONF     4   /* --ca, --crt or --key unusable */
+#define VPNWS_EXIT_SETUP        5   /* --exec failed, --uid/--gid failed */
+#define VPNWS_EXIT_TLS_VERIFY   6   /* server certificate rejected */
+#define VPNWS_EXIT_HTTP         7   /* server refused the websocket */
+
+/* results of connection steps */
+#define VPNWS_OK                0
+#define VPNWS_RETRY             -1  /* transient: back off, connect again */
+#define VPNWS_QUIT              -2  /* a signal asked us to stop */
+#define VPNWS_FAIL_VERIFY       -3  /* TLS verification: fatal at first */
+#define VPNWS_FAIL_HTTP         -4  /* non-retryable HTTP answer */
+#define VPNWS_FAIL_TAP          -5  /* the tap device failed */
+
+#define VPNWS_LOG_ERR           0
+#define VPNWS_LOG_INFO          1
+#define VPNWS_LOG_DEBUG         2
+
+#define VPNWS_ERRLEN            512
+#define VPNWS_HOST_LEN          256
+#define VPNWS_PING_DEFAULT      17
+#define VPNWS_TIMEOUT_DEFAULT   60
+#define VPNWS_CONNECT_TIMEOUT   15          /* connect + handshakes, s */
+#define VPNWS_BACKOFF_MAX       30000       /* ms */
+#define VPNWS_HTTP_MAX          8192        /* response header limit */
+
+#define VPNWS_IN_SIZE           (2 * (VPNWS_TAP_MAX_FRAME + 64))
+#define VPNWS_OUT_SIZE          (4 * (VPNWS_TAP_MAX_FRAME + 64))
+#define VPNWS_OUT_RESERVE       512         /* room kept for control frames */
+
+
+typedef struct {
+    unsigned        tls:1;
+    unsigned        ipv6:1;             /* host is an IPv6 literal */
+    unsigned        literal:1;          /* host is an IP literal */
+    char            host[VPNWS_HOST_LEN];
+    char            port[8];
+    char            authority[VPNWS_HOST_LEN + 16];    /* Host: value */
+    char           *path;               /* request target, "/" at least */
+    char           *basic;              /* base64 "user:pass", or NULL */
+} vpnws_url_t;
+
+
+typedef struct {
+    const char     *tap_name;
+    const char     *url_text;
+    vpnws_url_t     url;
+    vpnws_url_t     proxy;
+    unsigned        use_proxy:1;
+    unsigned        no_verify:1;
+    unsigned        bridge:1;
+    unsigned        has_mac:1;
+    unsigned        has_uid:1;
+    unsigned        has_gid:1;
+    const char     *exec;
+    const char     *key;
+    const char     *crt;
+    const char     *ca;
+    uint8_t         mac[VPNWS_MAC_LEN];
+    int             mtu;
+    uid_t           uid;
+    gid_t           gid;
+    int             ping_interval;      /* s, 0: never */
+    int             timeout;            /* s, 0: never */
+} vpnws_conf_t;
+
+
+typedef struct {
+    int             fd;
+    SSL            *ssl;
+    unsigned        read_wants_write:1;
+    unsigned        write_wants_read:1;
+} vpnws_conn_t;
+
+
+typedef struct {
+    vpnws_conf_t   *conf;
+    int             tap;
+    char            ifname[VPNWS_TAP_NAME_LEN];
+    uint8_t         mac[VPNWS_MAC_LEN];
+    SSL_CTX        *ssl_ctx;
+    vpnws_conn_t    conn;
+
+    uint8_t        *in;                 /* from the server */
+    size_t          in_len;
+    uint8_t        *out;                /* to the server, [out_pos, out_end) */
+    size_t          out_pos;
+    size_t          out_end;
+    uint8_t        *frame;              /* one tap frame */
+    uint8_t        *frag;               /* websocket reassembly */
+
+    vpnws_ws_reader_t  reader;
+
+    uint8_t         masks[4096];        /* random masking keys */
+    size_t          mask_pos;
+
+    unsigned        connected_once:1;
+    unsigned        closing:1;
+    int             close_code;
+
+    int64_t         last_rx;
+    int64_t         last_tx;
+    int64_t         last_ping;
+
+    uint64_t        tx_frames;
+    uint64_t        rx_frames;
+    uint64_t        tap_drops;
+} vpnws_client_t;
+
+
+extern volatile sig_atomic_t  vpnws_quit;
+extern int                    vpnws_verbosity;
+extern sigset_t               vpnws_wait_mask;
+
+
+/* log.c */
+void vpnws_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void vpnws_log_state(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t vpnws_now_ms(void);
+
+/* url.c */
+int vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
+    size_t errlen);
+int vpnws_proxy_from_env(vpnws_conf_t *conf, char *err, size_t errlen);
+
+/* conn.c: plain or TLS stream; n, 0 on EOF, -1 (err) or -2 again */
+int vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,
+    int64_t deadline, char *err, size_t errlen);
+ssize_t vpnws_conn_read(vpnws_conn_t *c, void *buf, size_t len, char *err,
+    size_t errlen);
+ssize_t vpnws_conn_write(vpnws_conn_t *c, const void *buf, size_t len,
+    char *err, size_t errlen);
+int vpnws_conn_write_all(vpnws_conn_t *c, const void *buf, size_t len,
+    int64_t deadline, char *err, size_t errlen);
+int vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline,
+    char *err, size_t errlen);
+void vpnws_conn_close(vpnws_conn_t *c);
+
+/* tls.c */
+SSL_CTX *vpnws_tls_ctx(vpnws_conf_t *conf, char *err, size_t errlen);
+int vpnws_tls_connect(vpnws_conn_t *c, SSL_CTX *ctx, vpnws_url_t *u,
+    int64_t deadline, char *err, size_t errlen);
+void vpnws_tls_error(const char *what, char *err, size_t errlen);
+
+/* http.c */
+int vpnws_http_read_header(vpnws_conn_t *c, uint8_t *buf, size_t size,
+    size_t *hlen, size_t *total, int64_t deadline, char *err, size_t errlen);
+int vpnws_http_status(const uint8_t *buf, size_t hlen, char *line,
+    size_t linelen);
+const char *vpnws_http_header(const uint8_t *buf, size_t hlen,
+    const char *name, size_t *len);
+int vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
+    size_t errlen);
+size_t vpnws_base64(const uint8_t *in, size_t len, char *out);
+
+/* proxy.c */
+int vpnws_proxy_connect(vpnws_conn_t *c, vpnws_conf_t *conf,
+    int64_t deadline, char *err, size_t errlen);
+
+/* loop.c */
+int vpnws_session(vpnws_client_t *cl, char *err, size_t errlen);
+void vpnws_random(void *buf, size_t len);
+
+
+#endif /* _VPNWS_CLIENT_H_INCLUDED_ */
