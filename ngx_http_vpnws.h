@@ -61,8 +61,10 @@ typedef struct {
     ngx_atomic_t                bridges;
     ngx_atomic_t                peers;
     ngx_atomic_t                drops[VPNWS_DROP_MAX];
-    ngx_atomic_t                frames;     /* switched, closed peers' */
-    ngx_atomic_t                bytes;
+    ngx_atomic_t                frames_in;  /* of peers that left */
+    ngx_atomic_t                frames_out;
+    ngx_atomic_t                bytes_in;
+    ngx_atomic_t                bytes_out;
     uint32_t                    nslots;
     uint32_t                    free_slot;  /* index + 1 */
     ngx_http_vpnws_slot_t      *slots;
@@ -187,6 +189,9 @@ void ngx_http_vpnws_flush_dirty(void);
 void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
     uint32_t id, uint16_t code);
 ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
+
+/* variables */
+ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);
 
 /* status */
 ngx_int_t ngx_http_vpnws_status_handler(ngx_http_request_t *r);

@@ -57,7 +57,7 @@ static ngx_command_t  ngx_http_vpnws_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_vpnws_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_vpnws_add_variables,          /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_vpnws_create_main_conf,       /* create main configuration */

@@ -791,29 +791,31 @@ ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data, size_t size)
             n = 0;
         }
 
-        p->slot->frames_out++;
         p->slot->tx += n;
+    }
 
-        if ((size_t) n == size) {
+    if ((size_t) n < size) {
+        dst = ngx_http_vpnws_room(p, size - n);
+
+        if (dst == NULL) {
+
+            if (n) {
+                /* a torn frame would corrupt the stream */
+                p->closing = 1;
+                p->error = 1;
+                ngx_post_event(c->write, &ngx_posted_events);
+                return;
+            }
+
+            ngx_http_vpnws_dropped(p);
             return;
         }
 
-        /* the rest of a started frame must follow: the queue has room */
+        ngx_memcpy(dst, data + n, size - n);
+        p->out_last += size - n;
     }
 
-    dst = ngx_http_vpnws_room(p, size - n);
-
-    if (dst == NULL) {
-        ngx_http_vpnws_dropped(p);
-        return;
-    }
-
-    ngx_memcpy(dst, data + n, size - n);
-    p->out_last += size - n;
-
-    if (n == 0) {
-        p->slot->frames_out++;
-    }
+    p->slot->frames_out++;
 }
 
 

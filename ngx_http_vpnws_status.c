@@ -6,6 +6,7 @@
 
 #include "ngx_http_vpnws.h"
 #include "vpnws_json.h"
+#include "vpnws_prom.h"
 
 
 typedef struct {
@@ -21,6 +22,10 @@ static ngx_int_t ngx_http_vpnws_status_kill(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_str_t *arg);
 static ngx_int_t ngx_http_vpnws_status_list(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw);
+static ngx_int_t ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw);
+static ngx_int_t ngx_http_vpnws_status_send_type(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *data, size_t len);
 
 
 ngx_int_t
@@ -44,6 +49,23 @@ ngx_http_vpnws_status_handler(ngx_http_request_t *r)
 
     if (ngx_http_arg(r, (u_char *) "kill", 4, &arg) == NGX_OK) {
         return ngx_http_vpnws_status_kill(r, vlcf->status, &arg);
+    }
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &arg) == NGX_OK) {
+
+        if (arg.len == 10
+            && ngx_strncmp(arg.data, "prometheus", 10) == 0)
+        {
+            return ngx_http_vpnws_status_prometheus(r, vlcf->status);
+        }
+
+        if (!(arg.len == 4 && ngx_strncmp(arg.data, "json", 4) == 0)) {
+            static u_char  bad[] = "{\"status\":\"error\",\"error\":"
+                                   "\"format is json or prometheus\"}\n";
+
+            return ngx_http_vpnws_status_send(r, NGX_HTTP_BAD_REQUEST, bad,
+                                              sizeof(bad) - 1);
+        }
     }
 
     return ngx_http_vpnws_status_list(r, vlcf->status);
@@ -293,8 +315,89 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
 
 static ngx_int_t
+ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw)
+{
+    u_char                  *buf, *p;
+    uint32_t                 i;
+    ngx_str_t                type;
+    vpnws_stats_t            st;
+    ngx_http_vpnws_slot_t   *slot;
+    ngx_http_vpnws_shctx_t  *sh;
+
+    sh = sw->sh;
+
+    ngx_memzero(&st, sizeof(vpnws_stats_t));
+
+    st.name = ngx_pnalloc(r->pool, sw->name.len + 1);
+    if (st.name == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_cpystrn((u_char *) st.name, sw->name.data, sw->name.len + 1);
+
+    st.peers_max = sw->max_peers;
+    st.macs_max = sw->max_macs;
+
+    ngx_shmtx_lock(&sw->shpool->mutex);
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->id == 0) {
+            continue;
+        }
+
+        st.peers++;
+        st.bridges += (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
+        st.frames_in += slot->frames_in;
+        st.frames_out += slot->frames_out;
+        st.bytes_in += slot->rx;
+        st.bytes_out += slot->tx;
+    }
+
+    st.macs = sh->table.count;
+
+    ngx_shmtx_unlock(&sw->shpool->mutex);
+
+    st.frames_in += sh->frames_in;
+    st.frames_out += sh->frames_out;
+    st.bytes_in += sh->bytes_in;
+    st.bytes_out += sh->bytes_out;
+
+    for (i = 0; i < VPNWS_DROP_MAX; i++) {
+        st.drops[i] = sh->drops[i];
+    }
+
+    buf = ngx_pnalloc(r->pool, vpnws_prom_max(&st));
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = (u_char *) vpnws_prom_render((char *) buf, &st);
+
+    ngx_str_set(&type, "text/plain; version=0.0.4");
+
+    return ngx_http_vpnws_status_send_type(r, NGX_HTTP_OK, &type, buf,
+                                           p - buf);
+}
+
+
+static ngx_int_t
 ngx_http_vpnws_status_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
+{
+    ngx_str_t  type;
+
+    ngx_str_set(&type, "application/json");
+
+    return ngx_http_vpnws_status_send_type(r, status, &type, data, len);
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_status_send_type(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *data, size_t len)
 {
     ngx_int_t     rc;
     ngx_buf_t    *b;
@@ -302,8 +405,8 @@ ngx_http_vpnws_status_send(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
 
     rc = ngx_http_send_header(r);
 
