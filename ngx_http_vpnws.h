@@ -91,6 +91,7 @@ struct ngx_http_vpnws_switch_s {
     ngx_queue_t                 local;
     ngx_uint_t                  nlocal;
     ngx_http_vpnws_peer_t     **by_slot;
+    vpnws_switch_cache_t       *cache;      /* unicast destinations */
     void                       *free_in;    /* spare input buffers */
     ngx_uint_t                  nfree_in;
     void                       *free_out;   /* spare output queues */

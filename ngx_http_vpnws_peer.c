@@ -495,9 +495,7 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     ngx_http_vpnws_switch_ctx(sw, &ctx);
 
-    ngx_shmtx_lock(&sw->shpool->mutex);
     vpnws_switch_frame(&ctx, src, frame, len, &d);
-    ngx_shmtx_unlock(&sw->shpool->mutex);
 
     if (d.log_taken) {
         vpnws_mac_format(frame + VPNWS_MAC_LEN, text);
@@ -949,7 +947,8 @@ ngx_http_vpnws_write_handler(ngx_event_t *wev)
 
 
 static void
-ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code, const char *reason)
+ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code,
+    const char *reason)
 {
     size_t   n;
     u_char  *dst, frame[VPNWS_WS_CLOSE_FRAME];

@@ -548,6 +548,11 @@ ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    sw->cache = ngx_pcalloc(cycle->pool, sizeof(vpnws_switch_cache_t));
+    if (sw->cache == NULL) {
+        return NGX_ERROR;
+    }
+
     /* a predecessor with this worker number that died (kill -9) */
 
     dead.gen = sw->gen;
@@ -594,6 +599,20 @@ ngx_http_vpnws_alive(const vpnws_mac_entry_t *e)
 }
 
 
+static void
+ngx_http_vpnws_lock(void *data)
+{
+    ngx_shmtx_lock(data);
+}
+
+
+static void
+ngx_http_vpnws_unlock(void *data)
+{
+    ngx_shmtx_unlock(data);
+}
+
+
 void
 ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     vpnws_switch_ctx_t *ctx)
@@ -605,6 +624,10 @@ ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     ctx->owner = (int32_t) ngx_pid;
     ctx->bridges = (uint32_t) sw->sh->bridges;
     ctx->alive = ngx_http_vpnws_alive;
+    ctx->lock = ngx_http_vpnws_lock;
+    ctx->unlock = ngx_http_vpnws_unlock;
+    ctx->lock_data = &sw->shpool->mutex;
+    ctx->cache = sw->cache;
 }
 
 

@@ -59,6 +59,7 @@ vpnws_mactab_init(vpnws_mactab_t *t, void *mem, uint32_t capacity,
 {
     uint32_t  i;
 
+    t->version = 0;
     t->nbuckets = vpnws_mactab_buckets(capacity);
     t->capacity = capacity;
     t->count = 0;
@@ -117,6 +118,7 @@ vpnws_mactab_insert(vpnws_mactab_t *t, const uint8_t *mac)
     e->next = t->buckets[b];
     t->buckets[b] = i;
     t->count++;
+    __atomic_store_n(&t->version, t->version + 1, __ATOMIC_RELEASE);
 
     return e;
 }
@@ -139,6 +141,7 @@ vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e)
             e->next = t->free;
             t->free = i;
             t->count--;
+            __atomic_store_n(&t->version, t->version + 1, __ATOMIC_RELEASE);
             return;
         }
     }

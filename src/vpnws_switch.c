@@ -83,6 +83,10 @@ vpnws_switch_set(const vpnws_switch_ctx_t *ctx, vpnws_mac_entry_t *e,
     e->gen = ctx->gen;
     e->seen = ctx->now;
     e->owner = ctx->owner;
+
+    /* cached destinations must see the new owner */
+    __atomic_store_n(&ctx->table->version, ctx->table->version + 1,
+                     __ATOMIC_RELEASE);
 }
 
 
@@ -200,14 +204,129 @@ vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
 }
 
 
+#define vpnws_switch_lock(ctx)                                              \
+    if ((ctx)->lock) (ctx)->lock((ctx)->lock_data)
+#define vpnws_switch_unlock(ctx)                                            \
+    if ((ctx)->unlock) (ctx)->unlock((ctx)->lock_data)
+
+
+static uint32_t
+vpnws_switch_slot(const uint8_t *mac, uint32_t size)
+{
+    return (uint32_t) (mac[5] ^ mac[4] << 3 ^ mac[3] << 5 ^ mac[2] << 7)
+           & (size - 1);
+}
+
+
+/* a bridge port refreshed this source MAC within this second */
+static int
+vpnws_switch_fresh(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
+    const uint8_t *smac)
+{
+    uint32_t  i;
+
+    i = vpnws_switch_slot(smac, VPNWS_FRESH);
+
+    return src->fresh_at[i] == ctx->now
+           && vpnws_mac_eq(src->fresh_mac[i], smac);
+}
+
+
+/* the source step, locked: claim (non-bridge) or learn (bridge) */
+static void
+vpnws_switch_source(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
+    const uint8_t *smac, vpnws_decision_t *d)
+{
+    int       rc;
+    uint32_t  i;
+
+    if (src->port.flags & VPNWS_PORT_BRIDGE) {
+        i = vpnws_switch_slot(smac, VPNWS_FRESH);
+        d->action = VPNWS_FWD_UNICAST;
+        vpnws_switch_learn(ctx, src, smac, d);
+
+        if (d->action != VPNWS_FWD_DROP) {
+            memcpy(src->fresh_mac[i], smac, VPNWS_MAC_LEN);
+            src->fresh_at[i] = ctx->now;
+        }
+
+        return;
+    }
+
+    rc = vpnws_switch_claim(ctx, src, smac);
+
+    if (rc == -1) {
+        d->action = VPNWS_FWD_DROP;
+        d->reason = VPNWS_DROP_MAC_TAKEN;
+
+    } else if (rc == -2) {
+        d->action = VPNWS_FWD_DROP;
+        d->reason = VPNWS_DROP_TABLE_FULL;
+
+    } else {
+        d->learned = 1;
+    }
+}
+
+
+/*
+ * The destination's port: from the cache without the lock, else from the
+ * table under it.  Releases the lock either way.
+ */
+static int
+vpnws_switch_dest(const vpnws_switch_ctx_t *ctx, const uint8_t *dmac,
+    int locked, vpnws_port_t *port)
+{
+    vpnws_mac_entry_t    *e;
+    vpnws_cache_entry_t  *c;
+
+    c = NULL;
+
+    if (ctx->cache) {
+        c = &ctx->cache->e[vpnws_switch_slot(dmac, VPNWS_CACHE_SIZE)];
+
+        if (!locked
+            && c->version
+               == __atomic_load_n(&ctx->table->version, __ATOMIC_ACQUIRE)
+            && c->until > ctx->now && vpnws_mac_eq(c->mac, dmac))
+        {
+            *port = c->port;
+            return c->found;
+        }
+    }
+
+    if (!locked) {
+        vpnws_switch_lock(ctx);
+    }
+
+    e = vpnws_switch_lookup(ctx, dmac);
+
+    if (e) {
+        *port = e->port;
+    }
+
+    if (c) {
+        memcpy(c->mac, dmac, VPNWS_MAC_LEN);
+        c->found = e ? 1 : 0;
+        c->port = e ? e->port : c->port;
+        c->until = ctx->now + 1;
+        c->version = ctx->table->version;
+    }
+
+    vpnws_switch_unlock(ctx);
+
+    return e ? 1 : 0;
+}
+
+
 void
 vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *frame, size_t len, vpnws_decision_t *d)
 {
-    int                 rc;
-    uint32_t            bridges;
-    const uint8_t      *dmac, *smac;
-    vpnws_mac_entry_t  *e;
+    int              found, locked;
+    uint32_t         bridges;
+    const uint8_t   *dmac, *smac;
+    vpnws_port_t     dst;
 
     d->action = VPNWS_FWD_DROP;
     d->learned = 0;
@@ -231,38 +350,41 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         return;
     }
 
-    if (src->port.flags & VPNWS_PORT_BRIDGE) {
-        d->action = VPNWS_FWD_UNICAST;
-        vpnws_switch_learn(ctx, src, smac, d);
+    if (!(src->port.flags & VPNWS_PORT_BRIDGE) && src->has_mac
+        && !vpnws_mac_eq(smac, src->mac))
+    {
+        d->reason = VPNWS_DROP_SPOOFED;
+        return;
+    }
+
+    locked = 0;
+    d->action = VPNWS_FWD_UNICAST;
+
+    if ((src->port.flags & VPNWS_PORT_BRIDGE)
+        ? !vpnws_switch_fresh(ctx, src, smac) : !src->has_mac)
+    {
+        vpnws_switch_lock(ctx);
+        locked = 1;
+
+        vpnws_switch_source(ctx, src, smac, d);
 
         if (d->action == VPNWS_FWD_DROP) {
-            goto taken;
-        }
+            vpnws_switch_unlock(ctx);
 
-    } else if (src->has_mac) {
+            if (d->reason == VPNWS_DROP_MAC_TAKEN && !src->taken_logged) {
+                src->taken_logged = 1;
+                d->log_taken = 1;
+            }
 
-        if (!vpnws_mac_eq(smac, src->mac)) {
-            d->reason = VPNWS_DROP_SPOOFED;
             return;
         }
-
-    } else {
-        rc = vpnws_switch_claim(ctx, src, smac);
-
-        if (rc == -1) {
-            d->reason = VPNWS_DROP_MAC_TAKEN;
-            goto taken;
-        }
-
-        if (rc == -2) {
-            d->reason = VPNWS_DROP_TABLE_FULL;
-            return;
-        }
-
-        d->learned = 1;
     }
 
     if (vpnws_mac_is_group(dmac)) {
+
+        if (locked) {
+            vpnws_switch_unlock(ctx);
+        }
 
         if (vpnws_mac_is_broadcast(dmac) ? !ctx->conf->broadcast
                                          : !ctx->conf->multicast)
@@ -277,11 +399,11 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         return;
     }
 
-    e = vpnws_switch_lookup(ctx, dmac);
+    found = vpnws_switch_dest(ctx, dmac, locked, &dst);
 
-    if (e) {
+    if (found) {
 
-        if (e->port.id == src->port.id) {
+        if (dst.id == src->port.id) {
             d->action = VPNWS_FWD_DROP;
             d->reason = VPNWS_DROP_SAME_PORT;
             return;
@@ -289,7 +411,7 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
 
         if (ctx->conf->isolation
             && !(src->port.flags & VPNWS_PORT_SPECIAL)
-            && !(e->port.flags & VPNWS_PORT_SPECIAL))
+            && !(dst.flags & VPNWS_PORT_SPECIAL))
         {
             d->action = VPNWS_FWD_DROP;
             d->reason = VPNWS_DROP_ISOLATED;
@@ -297,7 +419,7 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         }
 
         d->action = VPNWS_FWD_UNICAST;
-        d->dst = e->port;
+        d->dst = dst;
         return;
     }
 
@@ -314,14 +436,6 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     }
 
     d->action = VPNWS_FWD_BRIDGES;
-    return;
-
-taken:
-
-    if (d->reason == VPNWS_DROP_MAC_TAKEN && !src->taken_logged) {
-        src->taken_logged = 1;
-        d->log_taken = 1;
-    }
 }
 
 

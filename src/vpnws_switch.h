@@ -49,6 +49,9 @@ typedef struct {
 
 #define VPNWS_ENTRY_LEARNED     0x01    /* learned by a bridge port: ages */
 
+#define VPNWS_FRESH             8
+#define VPNWS_CACHE_SIZE        256     /* power of two */
+
 
 typedef struct {
     uint8_t         mac[VPNWS_MAC_LEN];
@@ -62,6 +65,7 @@ typedef struct {
 
 
 typedef struct {
+    uint64_t            version;    /* bumped by every insert and remove */
     uint32_t            nbuckets;   /* power of two */
     uint32_t            capacity;
     uint32_t            count;
@@ -90,7 +94,29 @@ typedef struct {
     unsigned        taken_logged:1;
     uint32_t        nmacs;          /* bridge: MACs learned (upper bound) */
     uint32_t        recount;        /* bridge: next recount, host seconds */
+    /* bridge: source MACs already refreshed this second */
+    uint8_t         fresh_mac[VPNWS_FRESH][VPNWS_MAC_LEN];
+    uint32_t        fresh_at[VPNWS_FRESH];
 } vpnws_port_state_t;
+
+
+/*
+ * A host's private cache of unicast destinations, so that the common frame
+ * needs no lock: an entry holds while the table's version is unchanged and
+ * for the second it was filled in (learned MACs age).
+ */
+typedef struct {
+    uint8_t         mac[VPNWS_MAC_LEN];
+    uint16_t        found;
+    vpnws_port_t    port;
+    uint32_t        until;
+    uint64_t        version;
+} vpnws_cache_entry_t;
+
+
+typedef struct {
+    vpnws_cache_entry_t  e[VPNWS_CACHE_SIZE];
+} vpnws_switch_cache_t;
 
 
 typedef struct {
@@ -102,6 +128,11 @@ typedef struct {
     uint32_t                    bridges;    /* bridge/tap ports in switch */
     /* 1 if the owner of a conflicting entry still runs; NULL: always */
     int                       (*alive)(const vpnws_mac_entry_t *e);
+    /* serialize table access (vpnws_switch_frame only); NULL: none */
+    void                      (*lock)(void *data);
+    void                      (*unlock)(void *data);
+    void                       *lock_data;
+    vpnws_switch_cache_t       *cache;      /* NULL: no cache */
 } vpnws_switch_ctx_t;
 
 
@@ -135,13 +166,18 @@ uint32_t vpnws_mactab_purge(vpnws_mactab_t *t,
 
 
 /*
+ * The functions below expect the caller to hold the lock.
+ *
  * Claim a MAC for a non-bridge port before any frame (X-vpn-ws-MAC).
  * 0: claimed; -1: owned by another live port (d unused), -2: table full.
  */
 int vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac);
 
-/* decide where frame[0..len) from src goes; learns source MACs */
+/*
+ * Decide where frame[0..len) from src goes; learns source MACs.  Takes
+ * ctx->lock itself around table access, only when the frame needs it.
+ */
 void vpnws_switch_frame(const vpnws_switch_ctx_t *ctx,
     vpnws_port_state_t *src, const uint8_t *frame, size_t len,
     vpnws_decision_t *d);
