@@ -729,5 +729,17 @@ main(int argc, char **argv)
 
     vpnws_log(VPNWS_LOG_INFO, "exiting on a signal");
 
+    /* for leak checkers: everything else is freed by the kernel anyway */
+    free(cl.in);
+    free(cl.out);
+    free(cl.frame);
+    free(cl.frag);
+    free(conf.url.path);
+    free(conf.url.basic);
+    free(conf.proxy.path);
+    free(conf.proxy.basic);
+    SSL_CTX_free(cl.ssl_ctx);
+    close(cl.tap);
+
     return VPNWS_EXIT_OK;
 }

@@ -1,0 +1,105 @@
+#!/usr/bin/perl
+
+# End to end over ws://: two vpn-ws-clients in their own namespaces, real
+# tap devices, ping and TCP through nginx; broadcast (ARP, broadcast ping),
+# a 9000-byte MTU, an IPv6 server address, the status JSON, and the
+# client's exit codes for errors a user can act on.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use E2E;
+
+my $e = E2E->new();
+
+$e->ns($_) for qw(s a b);
+$e->uplink('a', 1);
+$e->uplink('b', 2);
+$e->nginx(workers => 1);
+
+my $port = $E2E::PORT;
+
+# B over an IPv6 server address
+my $a = $e->client('a', addr => '10.214.0.1/24',
+    args => ['--mac', '02:13:00:00:00:01'],
+    url => "ws://10.213.1.1:$port/vpn");
+my $b = $e->client('b', addr => '10.214.0.2/24',
+    args => ['--mac', '02:13:00:00:00:02', '-v'],
+    url => "ws://[fd13:213:2::1]:$port/vpn");
+
+ok($e->wait_log($a, qr/connected to ws:/), 'client A connected');
+ok($e->wait_log($b, qr/connected to ws:\/\/\[fd13:213:2::1\]/),
+    'client B connected over IPv6');
+
+ok($e->wait_ping('a', '10.214.0.2', 15), 'A pings B through nginx');
+
+my $rtt = $e->ping_rtt('a', '10.214.0.2', 20);
+ok(defined $rtt, 'no loss over 20 pings');
+diag(sprintf 'ws:// ping RTT %.3f ms (avg of 20)', $rtt // -1);
+
+# the neighbour entry came from a flooded ARP request and its reply
+like($e->sh('a', 'ip neigh show 10.214.0.2 dev vpn0'),
+    qr/02:13:00:00:00:02/i, 'ARP resolved B through the switch');
+
+# broadcast IP: B answers a ping to the subnet broadcast address
+$e->sh('b', 'sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0');
+like(scalar $e->sh('a', 'ping -n -b -c2 -W2 10.214.0.255', 1),
+    qr/from 10\.214\.0\.2/, 'broadcast ping reaches B');
+
+# status JSON: two peers, their MACs
+my $st = $e->status;
+my @macs = sort map { $_->{MAC} // '' } @{$st->{peers} || []};
+is_deeply(\@macs, ['02:13:00:00:00:01', '02:13:00:00:00:02'],
+    'status shows both peers') or diag(explain $st);
+
+# full-size frames on a 1500-MTU tap, then TCP throughput
+is($e->ping_rtt('a', '10.214.0.2', 3, '-s 1472 -M do') ? 1 : 0, 1,
+    '1500-byte IP packets pass unfragmented');
+
+my ($mbps, $raw) = $e->iperf('a', 'b', '10.214.0.2', 3);
+ok($mbps && $mbps > 1, 'iperf3 TCP A -> B over a 1500-MTU tap')
+    or diag($raw);
+diag(sprintf 'ws:// iperf3 TCP throughput %.0f Mbit/s', $mbps // 0);
+
+# jumbo frames: the tap's MTU is what the client reads, not 1500
+$e->sh($_, 'ip link set vpn0 mtu 9000') for qw(a b);
+ok($e->ping_rtt('a', '10.214.0.2', 3, '-s 8972 -M do'),
+    '9000-byte frames pass (no truncated tap reads)');
+$e->sh($_, 'ip link set vpn0 mtu 1500') for qw(a b);
+
+# errors a user can act on: one line each, distinct exit codes
+my $p = $e->client('a', tap => 'vpn9', url => "ws://10.213.1.1:$port/nope");
+is($e->wait_exit($p, 10), 7, 'HTTP 404: exit code 7');
+like($e->client_log($p), qr/refused the websocket: "HTTP\/1\.1 404/,
+    '404 reported with its status line');
+
+$p = $e->client('a', tap => 'vpn9', url => 'http://10.213.1.1/');
+is($e->wait_exit($p, 5), 2, 'bad URL: exit code 2');
+
+$p = $e->client('a', tap => 'vpn9', args => ['--bogus'], url => 'ws://x/');
+is($e->wait_exit($p, 5), 2, 'unknown option: exit code 2');
+
+$p = $e->client('a', tap => 'vpn9', args => ['--uid', 'nobody'],
+    url => 'ws://10.213.1.1:1/vpn');
+ok($e->wait_log($p, qr/Connection refused; retrying/),
+    'connection refused is retried');
+sleep 3;
+my @refused = $e->client_log($p) =~ /Connection refused/g;
+is(scalar @refused, 1, 'the failure is logged once, not at every retry');
+is($e->stop_client($p), 0, 'SIGTERM: exit code 0');
+
+# not root: no permission for /dev/net/tun
+my ($out, $rc) = $e->sh('a', "setpriv --reuid=65534 --regid=65534 --clear-groups"
+    . " $E2E::BUILD/vpn-ws-client vpn9 ws://10.213.1.1/vpn", 1);
+is($rc, 3, 'no permission for /dev/net/tun: exit code 3');
+like($out, qr/needs root or CAP_NET_ADMIN/, 'and says why');
+
+is($e->stop_client($a), 0, 'client A exits cleanly on SIGTERM');
+
+$e->check_logs;
+
+done_testing();
