@@ -319,8 +319,10 @@ sub run {
 
     # ready: the master is alive, the port answers and workers exist
     my $deadline = time() + 10;
-    my @ports = values %{$self->{ports}};
-    @ports = ($self->port()) unless @ports;
+    # the ports this config listens on
+    my $conf = $self->{files}{$name} // $self->read_file($name);
+    my @ports = grep { $conf =~ /\blisten\s+(\S+:)?$_\b/ }
+        values %{$self->{ports}};
 
     while (1) {
         if (waitpid($pid, WNOHANG) == $pid) {
