@@ -20,6 +20,7 @@
 static int  tap_planned = -1;
 static int  tap_run;
 static int  tap_failed;
+static const char  *tap_todo;      /* non-NULL: failures are expected */
 
 
 static TAP_UNUSED void
@@ -53,10 +54,15 @@ tap_vok(int pass, const char *file, int line, const char *fmt, va_list ap)
 
     printf("%s %d - ", pass ? "ok" : "not ok", tap_run);
     vprintf(fmt, ap);
+
+    if (tap_todo) {
+        printf(" # TODO %s", tap_todo);
+    }
+
     printf("\n");
     fflush(stdout);
 
-    if (!pass) {
+    if (!pass && !tap_todo) {
         tap_failed++;
         diag("  Failed test at %s line %d.", file, line);
     }
@@ -147,6 +153,21 @@ tap_is_mem(const void *got, const void *exp, size_t n, const char *file,
     }
 
     return rc;
+}
+
+
+/* tests between todo_start() and todo_end() may fail: a known bug */
+static TAP_UNUSED void
+todo_start(const char *why)
+{
+    tap_todo = why;
+}
+
+
+static TAP_UNUSED void
+todo_end(void)
+{
+    tap_todo = NULL;
 }
 
 
