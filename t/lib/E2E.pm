@@ -243,6 +243,39 @@ sub worker_of {
     return undef;
 }
 
+# a test PKI made with the openssl CLI: ca.crt, srv.{crt,key} for
+# $o{san}, client-a.{crt,key}, and other-ca.crt (trusted by nobody)
+sub make_pki {
+    my ($self, %o) = @_;
+    my $d = $self->{dir};
+    my $san = $o{san} || 'DNS:localhost';
+    my $q = "2>>$d/openssl.log";
+    my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+
+    for my $ca ('ca', 'other-ca') {
+        _run("openssl req -x509 $ec -keyout $d/$ca.key -out $d/$ca.crt"
+            . " -days 2 -subj /CN=vpnws-test-$ca"
+            . " -addext basicConstraints=critical,CA:TRUE"
+            . " -addext keyUsage=critical,keyCertSign,cRLSign $q");
+    }
+
+    my %ext = (
+        srv => "subjectAltName=$san\nextendedKeyUsage=serverAuth\n",
+        'client-a' => "extendedKeyUsage=clientAuth\n",
+    );
+
+    for my $name (sort keys %ext) {
+        $self->write_file("$name.ext", $ext{$name});
+        _run("openssl req $ec -keyout $d/$name.key -out $d/$name.csr"
+            . " -subj /O=vpnws/CN=$name $q");
+        _run("openssl x509 -req -in $d/$name.csr -CA $d/ca.crt"
+            . " -CAkey $d/ca.key -CAcreateserial -days 2"
+            . " -extfile $d/$name.ext -out $d/$name.crt $q");
+    }
+
+    return $d;
+}
+
 sub allow_alert {
     my ($self, $re) = @_;
     push @{$self->{allow}}, $re;

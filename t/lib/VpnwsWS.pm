@@ -618,6 +618,80 @@ sub wait_eof {
 }
 
 
+# read from many peers at once.  Returns an array ref: per peer, an array
+# ref of the data payloads it got (pings are answered, CLOSE codes kept
+# in ->{closed}).  want => N: until every peer has N (or timeout);
+# quiet => S: until nothing arrived for S seconds (or timeout).
+sub collect {
+    my ($class, $peers, %o) = @_;
+
+    my $want = $o{want};
+    my $quiet = $o{quiet};
+    my $deadline = time() + ($o{timeout} // 10);
+    my $last = time();
+
+    my @got = map { [] } @$peers;
+    my %idx;
+    my $sel = IO::Select->new();
+
+    for my $i (0 .. $#$peers) {
+        my $p = $peers->[$i];
+        next unless $p->{sock} && !$p->{eof};
+        $idx{fileno $p->{sock}} = $i;
+        $sel->add($p->{sock});
+    }
+
+    my $drain = sub {
+        my ($i) = @_;
+        my $p = $peers->[$i];
+
+        while (my ($op, $payload) = $p->_parse()) {
+            $last = time();
+            if ($op == BINARY || $op == TEXT) {
+                push @{$got[$i]}, $payload;
+            } elsif ($op == PING) {
+                $p->send_frame(PONG, $payload, ignore_errors => 1);
+            } elsif ($op == CLOSE) {
+                $p->{closed} = length $payload >= 2
+                    ? unpack('n', $payload) : 1005;
+            }
+        }
+    };
+
+    $drain->($_) for 0 .. $#$peers;
+
+    while (1) {
+        if (defined $want) {
+            last unless grep { @{$got[$_]} < $want } 0 .. $#$peers;
+        }
+
+        my $now = time();
+        last if $now >= $deadline;
+        last if defined $quiet && $now - $last >= $quiet;
+        last unless $sel->count();
+
+        my $wait = $deadline - $now;
+        if (defined $quiet && $quiet - ($now - $last) < $wait) {
+            $wait = $quiet - ($now - $last);
+        }
+        $wait = 0.001 if $wait < 0.001;
+
+        for my $fh ($sel->can_read($wait)) {
+            my $i = $idx{fileno $fh};
+            my $p = $peers->[$i];
+
+            if (!$p->read_available()) {
+                $sel->remove($fh);
+            }
+
+            $drain->($i);
+        }
+    }
+
+    return \@got;
+}
+
+
 sub close {
     my ($self, %o) = @_;
 
