@@ -92,6 +92,8 @@ struct ngx_http_vpnws_switch_s {
     ngx_uint_t                  nlocal;
     ngx_http_vpnws_peer_t     **by_slot;
     vpnws_switch_cache_t       *cache;      /* unicast destinations */
+    ngx_event_t                 expire;     /* sweeps aged MACs */
+    ngx_connection_t            expire_conn;
     void                       *free_in;    /* spare input buffers */
     ngx_uint_t                  nfree_in;
     void                       *free_out;   /* spare output queues */

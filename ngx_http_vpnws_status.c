@@ -162,6 +162,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
     uint64_t                       drops[VPNWS_DROP_MAX];
     vpnws_json_peer_t              jp;
     vpnws_mac_entry_t             *e;
+    vpnws_switch_ctx_t             ctx;
     ngx_http_vpnws_slot_t         *slot;
     ngx_http_vpnws_shctx_t        *sh;
     ngx_http_vpnws_status_peer_t  *peers, *sp;
@@ -175,7 +176,12 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_vpnws_switch_ctx(sw, &ctx);
+
     ngx_shmtx_lock(&sw->shpool->mutex);
+
+    /* aged MACs are gone even if nothing looked them up yet */
+    (void) vpnws_switch_expire(&ctx);
 
     n = 0;
 

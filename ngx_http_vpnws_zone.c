@@ -13,6 +13,8 @@ static char *ngx_http_vpnws_switch_param(ngx_conf_t *cf,
     ngx_http_vpnws_switch_t *sw, ngx_str_t *value);
 static int ngx_http_vpnws_alive(const vpnws_mac_entry_t *e);
 static int ngx_http_vpnws_dead_match(const vpnws_mac_entry_t *e, void *data);
+static void ngx_http_vpnws_expire_handler(ngx_event_t *ev);
+static ngx_msec_t ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw);
 
 
 #define NGX_HTTP_VPNWS_DEFAULT_SIZE     (1024 * 1024)
@@ -553,6 +555,18 @@ ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    if (ngx_worker == 0) {
+        /* one worker sweeps aged MACs, so the table never fills with them */
+        sw->expire.handler = ngx_http_vpnws_expire_handler;
+        sw->expire.data = &sw->expire_conn;
+        sw->expire.log = cycle->log;
+        sw->expire.cancelable = 1;
+        sw->expire_conn.fd = (ngx_socket_t) -1;
+        sw->expire_conn.data = sw;
+
+        ngx_add_timer(&sw->expire, ngx_http_vpnws_expire_period(sw));
+    }
+
     /* a predecessor with this worker number that died (kill -9) */
 
     dead.gen = sw->gen;
@@ -585,6 +599,37 @@ ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
     }
 
     return NGX_OK;
+}
+
+
+static ngx_msec_t
+ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw)
+{
+    return ngx_max(1000, sw->conf.mac_aging * 1000 / 4);
+}
+
+
+static void
+ngx_http_vpnws_expire_handler(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    vpnws_switch_ctx_t        ctx;
+    ngx_http_vpnws_switch_t  *sw;
+
+    c = ev->data;
+    sw = c->data;
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    ngx_http_vpnws_switch_ctx(sw, &ctx);
+
+    ngx_shmtx_lock(&sw->shpool->mutex);
+    (void) vpnws_switch_expire(&ctx);
+    ngx_shmtx_unlock(&sw->shpool->mutex);
+
+    ngx_add_timer(ev, ngx_http_vpnws_expire_period(sw));
 }
 
 

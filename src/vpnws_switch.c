@@ -36,6 +36,29 @@ vpnws_drop_name(vpnws_drop_t reason)
 }
 
 
+int
+vpnws_switch_aged(const vpnws_switch_ctx_t *ctx, const vpnws_mac_entry_t *e)
+{
+    return (e->flags & VPNWS_ENTRY_LEARNED)
+           && ctx->now - e->seen > ctx->conf->mac_aging;
+}
+
+
+static int
+vpnws_switch_aged_match(const vpnws_mac_entry_t *e, void *data)
+{
+    return vpnws_switch_aged(data, e);
+}
+
+
+uint32_t
+vpnws_switch_expire(const vpnws_switch_ctx_t *ctx)
+{
+    return vpnws_mactab_purge(ctx->table, vpnws_switch_aged_match,
+                              (void *) ctx);
+}
+
+
 /* an entry another port holds that still counts; expired ones go */
 static vpnws_mac_entry_t *
 vpnws_switch_lookup(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
@@ -48,9 +71,7 @@ vpnws_switch_lookup(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
         return NULL;
     }
 
-    if ((e->flags & VPNWS_ENTRY_LEARNED)
-        && ctx->now - e->seen > ctx->conf->mac_aging)
-    {
+    if (vpnws_switch_aged(ctx, e)) {
         vpnws_mactab_remove(ctx->table, e);
         return NULL;
     }
@@ -135,9 +156,7 @@ vpnws_switch_count_match(const vpnws_mac_entry_t *e, void *data)
         return 0;
     }
 
-    if ((e->flags & VPNWS_ENTRY_LEARNED)
-        && c->ctx->now - e->seen > c->ctx->conf->mac_aging)
-    {
+    if (vpnws_switch_aged(c->ctx, e)) {
         return 1;
     }
 

@@ -186,6 +186,13 @@ void vpnws_switch_frame(const vpnws_switch_ctx_t *ctx,
 int vpnws_switch_to(const vpnws_switch_conf_t *conf, const vpnws_port_t *src,
     vpnws_fwd_t action, const vpnws_port_t *dst);
 
+/* remove every learned MAC past its aging; returns how many */
+uint32_t vpnws_switch_expire(const vpnws_switch_ctx_t *ctx);
+
+/* 1 if a learned entry outlived mac_aging */
+int vpnws_switch_aged(const vpnws_switch_ctx_t *ctx,
+    const vpnws_mac_entry_t *e);
+
 /* the port left: remove every entry it owns */
 void vpnws_switch_port_gone(const vpnws_switch_ctx_t *ctx,
     const vpnws_port_state_t *src);
