@@ -4,6 +4,7 @@
  */
 
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
@@ -34,10 +35,41 @@ vpnws_tls_error(const char *what, char *err, size_t errlen)
 }
 
 
+/* OpenSSL says "system lib" for a missing file: say what is wrong */
+static int
+vpnws_tls_readable(const char *opt, const char *path, char *err,
+    size_t errlen)
+{
+    FILE  *f;
+
+    if (path == NULL) {
+        return 0;
+    }
+
+    f = fopen(path, "r");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s \"%s\": %s", opt, path, strerror(errno));
+        return -1;
+    }
+
+    fclose(f);
+
+    return 0;
+}
+
+
 SSL_CTX *
 vpnws_tls_ctx(vpnws_conf_t *conf, char *err, size_t errlen)
 {
     SSL_CTX  *ctx;
+
+    if (vpnws_tls_readable("--ca", conf->ca, err, errlen) != 0
+        || vpnws_tls_readable("--crt", conf->crt, err, errlen) != 0
+        || vpnws_tls_readable("--key", conf->key, err, errlen) != 0)
+    {
+        return NULL;
+    }
 
     ctx = SSL_CTX_new(TLS_client_method());
 
