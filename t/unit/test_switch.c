@@ -987,7 +987,8 @@ test_bridge_learning(void)
 /*
  * Expired learned entries must not keep the table full: DESIGN section 2
  * (LRU/aging, "retry once on exhaustion").  Today only a lookup of that
- * very MAC or the owning bridge's recount removes them.
+ * very MAC, the owning bridge's recount or the host's periodic
+ * vpnws_switch_expire() removes them.
  */
 static void
 test_table_full_of_expired(void)
@@ -1014,12 +1015,72 @@ test_table_full_of_expired(void)
 
     s.ctx.now += 3600;
 
+    /* the periodic vpnws_switch_expire() may not have run yet */
     is_int(vpnws_switch_claim(&s.ctx, &p, MAC_A), 0,
-           "an hour later (all expired) a peer can claim a MAC");
+           "an hour later (all expired) a peer can claim a MAC: a full"
+           " table expires aged entries and retries");
     sw_send(&s, &b2, BCAST, MAC_C, &d);
     ok(d.action == VPNWS_FWD_FLOOD && d.learned,
        "and another bridge can learn one");
     ok(table_sane(&s.tab), "table consistent");
+    sw_free(&s);
+}
+
+
+static void
+test_expire(void)
+{
+    sw_t                 s;
+    uint8_t              m[6];
+    uint32_t             i;
+    vpnws_decision_t     d;
+    vpnws_port_state_t   b, p;
+    vpnws_mac_entry_t   *e;
+
+    sw_init(&s, 16);
+    s.conf.mac_aging = 10;
+    port_init(&b, 9, VPNWS_PORT_BRIDGE);
+    port_init(&p, 1, 0);
+
+    sw_send(&s, &p, BCAST, MAC_A, &d);
+
+    for (i = 0; i < 4; i++) {
+        mkmac(m, i);
+        s.ctx.now = 1000 + i;
+        sw_send(&s, &b, BCAST, m, &d);
+    }
+
+    is_int(vpnws_switch_expire(&s.ctx), 0, "expire: nothing aged yet");
+
+    e = vpnws_mactab_find(&s.tab, MAC_A);
+    s.ctx.now = 1000 + 1000000;
+    ok(e && !vpnws_switch_aged(&s.ctx, e), "aged: a peer's own MAC never");
+
+    s.ctx.now = 1011;
+    mkmac(m, 0);
+    e = vpnws_mactab_find(&s.tab, m);
+    ok(e && vpnws_switch_aged(&s.ctx, e), "aged: learned at 1000, now 1011");
+    mkmac(m, 1);
+    e = vpnws_mactab_find(&s.tab, m);
+    ok(e && !vpnws_switch_aged(&s.ctx, e),
+       "not aged: learned at 1001, now 1011 (exactly mac_aging)");
+
+    is_int(vpnws_switch_expire(&s.ctx), 1, "expire at 1011: one");
+    s.ctx.now = 1013;
+    is_int(vpnws_switch_expire(&s.ctx), 2, "expire at 1013: two more");
+    s.ctx.now = 5000000;
+    is_int(vpnws_switch_expire(&s.ctx), 1, "expire much later: the last");
+    ok(s.tab.count == 1 && vpnws_mactab_find(&s.tab, MAC_A) != NULL
+       && table_sane(&s.tab), "the peer's MAC stays");
+
+    /* host seconds wrap around */
+    s.ctx.now = 0xfffffffe;
+    sw_send(&s, &b, BCAST, MAC_C, &d);
+    s.ctx.now = 5;
+    is_int(vpnws_switch_expire(&s.ctx), 0,
+           "learned at 2^32-2, now 5 (wrapped, 7 s): not aged");
+    s.ctx.now = 9;
+    is_int(vpnws_switch_expire(&s.ctx), 1, "now 9 (11 s): aged");
     sw_free(&s);
 }
 
@@ -1586,6 +1647,7 @@ main(void)
     test_generations();
     test_bridge_learning();
     test_table_full_of_expired();
+    test_expire();
     test_port_gone();
     test_cache();
     test_drop_names();
