@@ -209,6 +209,44 @@ vpnws_http_has_token(const char *v, size_t len, const char *token)
 }
 
 
+/*
+ * nginx says why in the page title only ("400 No required SSL certificate
+ * was sent"): append it when it adds something and came with the header.
+ */
+static void
+vpnws_http_title(const uint8_t *body, size_t len, const char *line,
+    char *err, size_t errlen)
+{
+    size_t       n, elen;
+    const char  *t, *end;
+
+    t = memmem(body, len, "<title>", 7);
+
+    if (t == NULL) {
+        return;
+    }
+
+    t += 7;
+    end = memmem(t, len - (t - (const char *) body), "</title>", 8);
+
+    if (end == NULL || end - t > 120 || end - t < 5) {
+        return;
+    }
+
+    n = end - t;
+
+    if (strstr(line, "Bad Request") == NULL || memchr(t, '<', n)
+        || memchr(t, '\n', n))
+    {
+        /* only the vague 400s gain from it */
+        return;
+    }
+
+    elen = strlen(err);
+    snprintf(err + elen, errlen - elen, " (%.*s)", (int) n, t);
+}
+
+
 static int
 vpnws_http_retryable(int status)
 {
@@ -294,6 +332,7 @@ vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
         }
 
         snprintf(err, errlen, "server refused the websocket: \"%s\"", line);
+        vpnws_http_title(cl->in + hlen, total - hlen, line, err, errlen);
 
         return vpnws_http_retryable(status) ? VPNWS_RETRY : VPNWS_FAIL_HTTP;
     }

@@ -170,7 +170,7 @@ sub read_file {
 
 # start nginx in namespace "s"; $server is the inside of the server block
 # after the listen lines; %opts: workers, listen (extra listen params),
-# ssl (1: listen ssl), http (extra http-level text)
+# ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn)
 sub nginx {
     my ($self, %o) = @_;
     my $d = $self->{dir};
@@ -179,6 +179,7 @@ sub nginx {
     $lp .= ' reuseport' if $workers > 1;
     my $http = $o{http} || '';
     my $server = $o{server} || '';
+    my $loc = $o{loc} || '';
 
     $self->write_file('nginx.conf', <<"EOF");
 load_module $BUILD/ngx_http_vpnws_module.so;
@@ -199,7 +200,7 @@ http {
         listen $PORT$lp;
         listen [::]:$PORT$lp;
         $server
-        location /vpn { vpnws office; }
+        location /vpn { vpnws office; $loc }
         location /status { vpnws_status office; }
     }
 }
