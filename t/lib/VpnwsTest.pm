@@ -795,8 +795,8 @@ sub rss_kb {
     my ($self, $pid) = @_;
 
     open my $fh, '<', "/proc/$pid/status" or return undef;
-    while (<$fh>) {
-        return $1 if /^VmRSS:\s+(\d+)/;
+    while (my $l = <$fh>) {
+        return $1 if $l =~ /^VmRSS:\s+(\d+)/;
     }
 
     return undef;
@@ -822,8 +822,8 @@ sub raise_nofile {
 
 sub nofile_limit {
     open my $fh, '<', '/proc/self/limits' or return undef;
-    while (<$fh>) {
-        return $1 if /^Max open files\s+(\d+)/;
+    while (my $l = <$fh>) {
+        return $1 if $l =~ /^Max open files\s+(\d+)/;
     }
     return undef;
 }

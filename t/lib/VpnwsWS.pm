@@ -666,7 +666,6 @@ sub collect {
         }
 
         my $now = time();
-        last if $now >= $deadline;
         last if defined $quiet && $now - $last >= $quiet;
         last unless $sel->count();
 
@@ -674,9 +673,13 @@ sub collect {
         if (defined $quiet && $quiet - ($now - $last) < $wait) {
             $wait = $quiet - ($now - $last);
         }
-        $wait = 0.001 if $wait < 0.001;
+        $wait = 0 if $wait < 0;
 
-        for my $fh ($sel->can_read($wait)) {
+        # at least one look, even with no time left
+        my @ready = $sel->can_read($wait);
+        last if !@ready && time() >= $deadline;
+
+        for my $fh (@ready) {
             my $i = $idx{fileno $fh};
             my $p = $peers->[$i];
 
