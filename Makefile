@@ -15,7 +15,7 @@ CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
 
-.PHONY: all module test unit-test nginx-test bench demo install clean deps
+.PHONY: FORCE all module test unit-test nginx-test bench demo install clean deps
 
 all: module
 
@@ -23,7 +23,12 @@ module: $(MODULE)
 
 # The nginx tree is copied: configure writes a Makefile into its cwd and
 # nothing may be written into the system tree.
-$(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure
+# reconfigure when NGINX_SRC changes between runs
+$(BUILD)/nginx-src: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(NGINX_SRC)' | cmp -s - $@ || echo '$(NGINX_SRC)' > $@
+
+$(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure $(BUILD)/nginx-src
 	rm -rf $(BUILD)/nginx $(BUILD)/nginx-objs
 	mkdir -p $(BUILD)
 	cp -a $(NGINX_SRC)/. $(BUILD)/nginx
@@ -35,9 +40,9 @@ $(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure
 	    || { tail -20 $(BUILD)/configure.log; exit 1; }
 	touch $@
 
+# a new file, not an overwrite: running nginx processes map the old one
 $(MODULE): $(BUILD)/nginx/.configured $(MOD_SRCS) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(BUILD)/nginx -f $(BUILD)/nginx-objs/Makefile modules
-	# a new file, not an overwrite: running nginx processes map the old one
 	cp $(BUILD)/nginx-objs/ngx_http_vpnws_module.so $@.tmp && mv -f $@.tmp $@
 
 -include client/client.mk
@@ -73,3 +78,5 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+FORCE:
