@@ -1,0 +1,306 @@
+/*
+ * vpn-ws: the JSON control interface (uwsgi modifier1 1): the peer list
+ * of DESIGN.md section 3 rendered by the core's vpnws_json_*, and
+ * QUERY_STRING kill=<id>.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpnwsd.h"
+#include "vpnws_json.h"
+
+
+static const char  vpnwsd_json_type[] = "application/json";
+
+
+static void
+vpnwsd_admin_send(vpnwsd_conn_t *c, const char *line, const char *body,
+    size_t len, int head_only)
+{
+    vpnwsd_respond(c, line, NULL, vpnwsd_json_type, body, len, head_only);
+}
+
+
+/* the value of kill= in the query string: 1, none: 0, malformed: -1 */
+static int
+vpnwsd_admin_kill_arg(const vpnws_uwsgi_var_t *qs, uint32_t *id)
+{
+    size_t          i, start;
+    uint64_t        n;
+    const uint8_t  *p;
+
+    if (qs == NULL) {
+        return 0;
+    }
+
+    p = qs->value;
+
+    for (start = 0; start < qs->value_len; /* void */) {
+
+        if (qs->value_len - start >= 5 && memcmp(p + start, "kill=", 5) == 0)
+        {
+            n = 0;
+
+            for (i = start + 5; i < qs->value_len && p[i] != '&'; i++) {
+                if (p[i] < '0' || p[i] > '9') {
+                    return -1;
+                }
+
+                n = n * 10 + (p[i] - '0');
+
+                if (n > 0xffffffff) {
+                    return -1;
+                }
+            }
+
+            if (i == start + 5 || n == 0) {
+                return -1;
+            }
+
+            *id = (uint32_t) n;
+            return 1;
+        }
+
+        while (start < qs->value_len && p[start] != '&') {
+            start++;
+        }
+
+        start++;
+    }
+
+    return 0;
+}
+
+
+static void
+vpnwsd_admin_kill(vpnwsd_conn_t *c, uint32_t id, int head_only)
+{
+    vpnwsd_conn_t  *q;
+
+    static const char  ok[] = "{\"status\":\"ok\"}\n";
+    static const char  notfound[] = "{\"status\":\"not found\"}\n";
+
+    q = vpnwsd_port_find(id);
+
+    if (q == NULL || q->kind != VPNWSD_PEER) {
+        vpnwsd_admin_send(c, "404 Not Found", notfound, sizeof(notfound) - 1,
+                          head_only);
+        return;
+    }
+
+    vpnwsd_log(VPNWSD_LOG_NOTICE, "peer %u killed by the admin", id);
+
+    vpnwsd_peer_close(q, VPNWS_WS_CLOSE_POLICY, "killed by the admin");
+
+    vpnwsd_admin_send(c, "200 OK", ok, sizeof(ok) - 1, head_only);
+}
+
+
+static void
+vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
+{
+    char               *buf, *p;
+    size_t              len;
+    uint8_t            *macs;
+    uint32_t            i, k, slots, *count, *first, *fill;
+    vpnwsd_conn_t      *q;
+    vpnws_json_peer_t   jp;
+    vpnws_mac_entry_t  *e;
+
+    slots = vpnwsd.max_peers + 1;
+
+    count = calloc(slots * 3, sizeof(uint32_t));
+    macs = malloc((size_t) vpnwsd.table.count * VPNWS_MAC_LEN + 1);
+
+    if (count == NULL || macs == NULL) {
+        goto nomem;
+    }
+
+    first = count + slots;
+    fill = first + slots;
+
+    /* every MAC a port owns: count, then collect */
+
+    for (k = 0; k < vpnwsd.table.capacity; k++) {
+        e = &vpnwsd.table.entries[k];
+
+        if (e->port.id && e->port.slot < slots && vpnwsd.slots[e->port.slot]
+            && vpnwsd.slots[e->port.slot]->state.port.id == e->port.id)
+        {
+            count[e->port.slot]++;
+        }
+    }
+
+    for (i = 0, k = 0; i < slots; i++) {
+        first[i] = k;
+        k += count[i];
+    }
+
+    for (k = 0; k < vpnwsd.table.capacity; k++) {
+        e = &vpnwsd.table.entries[k];
+
+        if (e->port.id && e->port.slot < slots && vpnwsd.slots[e->port.slot]
+            && vpnwsd.slots[e->port.slot]->state.port.id == e->port.id)
+        {
+            i = e->port.slot;
+            memcpy(macs + (size_t) (first[i] + fill[i]) * VPNWS_MAC_LEN,
+                   e->mac, VPNWS_MAC_LEN);
+            fill[i]++;
+        }
+    }
+
+    len = 512 + vpnws_json_string_max(strlen(vpnwsd.socket))
+          + vpnws_json_string_max(strlen(vpnwsd.tap_name))
+          + vpnws_json_drops_max();
+
+    for (q = vpnwsd.ports; q; q = q->port_next) {
+        jp.addr = q->addr;
+        jp.user_len = q->user_len;
+        jp.dn_len = q->dn_len;
+        jp.nmacs = count[q->state.port.slot];
+        len += vpnws_json_peer_max(&jp) + 2;
+    }
+
+    buf = malloc(len);
+    if (buf == NULL) {
+        goto nomem;
+    }
+
+    p = buf;
+    p += sprintf(p, "{\"status\":\"ok\",\"switch\":\"");
+    p = vpnws_json_string(p, (const uint8_t *) vpnwsd.socket,
+                          strlen(vpnwsd.socket));
+    p += sprintf(p, "\",\"peers_max\":%u,\"macs_used\":%u,\"macs_max\":%u,",
+                 vpnwsd.max_peers, vpnwsd.table.count, vpnwsd.max_macs);
+
+    if (vpnwsd.tap) {
+        p += sprintf(p, "\"tap\":{\"name\":\"");
+        p = vpnws_json_string(p, (const uint8_t *) vpnwsd.tap_name,
+                              strlen(vpnwsd.tap_name));
+        p += sprintf(p, "\",\"id\":%u,\"bridge\":%d,\"rx\":%llu,"
+                     "\"tx\":%llu,\"drops\":%llu},",
+                     vpnwsd.tap->state.port.id,
+                     (vpnwsd.tap->state.port.flags & VPNWS_PORT_BRIDGE)
+                     ? 1 : 0,
+                     (unsigned long long) vpnwsd.tap->rx,
+                     (unsigned long long) vpnwsd.tap->tx,
+                     (unsigned long long) vpnwsd.tap->drops);
+    }
+
+    p = vpnws_json_drops(p, vpnwsd.drops);
+    p += sprintf(p, ",\"peers\":[");
+
+    k = 0;
+
+    /* oldest first, as ids grow */
+    for (q = vpnwsd.ports; q && q->port_next; q = q->port_next) {
+        /* void */
+    }
+
+    for ( /* void */ ; q; q = q->port_prev) {
+
+        if (q->kind != VPNWSD_PEER) {
+            continue;
+        }
+
+        memset(&jp, 0, sizeof(jp));
+        jp.id = q->state.port.id;
+        jp.mac = q->state.has_mac && !(q->state.port.flags & VPNWS_PORT_BRIDGE)
+                 ? q->state.mac : NULL;
+        jp.addr = q->addr;
+        jp.user = q->user;
+        jp.user_len = q->user_len;
+        jp.dn = q->dn;
+        jp.dn_len = q->dn_len;
+        jp.start = q->start;
+        jp.bridge = (q->state.port.flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
+        jp.macs = macs + (size_t) first[q->state.port.slot] * VPNWS_MAC_LEN;
+        jp.nmacs = count[q->state.port.slot];
+        jp.tx = q->tx;
+        jp.rx = q->rx;
+        jp.frames_in = q->frames_in;
+        jp.frames_out = q->frames_out;
+        jp.drops = q->drops;
+        jp.queued = q->out ? q->out_last - q->out_pos : 0;
+        jp.worker = -1;
+        jp.pid = 0;
+
+        if (k++) {
+            *p++ = ',';
+        }
+
+        p = vpnws_json_peer(p, &jp);
+    }
+
+    p += sprintf(p, "]}\n");
+
+    vpnwsd_admin_send(c, "200 OK", buf, (size_t) (p - buf), head_only);
+
+    free(buf);
+    free(count);
+    free(macs);
+
+    return;
+
+nomem:
+
+    free(count);
+    free(macs);
+
+    vpnwsd_log(VPNWSD_LOG_ERR, "admin: no memory for the peer list");
+    vpnwsd_admin_send(c, "500 Internal Server Error",
+                      "{\"status\":\"error\",\"error\":\"no memory\"}\n",
+                      sizeof("{\"status\":\"error\",\"error\":\"no memory\"}\n")
+                      - 1, head_only);
+}
+
+
+void
+vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
+{
+    int                         rc, head_only;
+    uint32_t                    id;
+    const vpnws_uwsgi_var_t    *method, *qs;
+
+    static const char  bad[] = "{\"status\":\"error\",\"error\":"
+                               "\"kill needs a peer id\"}\n";
+    static const char  not_allowed[] = "{\"status\":\"error\",\"error\":"
+                                       "\"only GET and HEAD\"}\n";
+
+    method = vpnws_uwsgi_get(pk, "REQUEST_METHOD");
+    qs = vpnws_uwsgi_get(pk, "QUERY_STRING");
+
+    head_only = method && method->value_len == 4
+                && memcmp(method->value, "HEAD", 4) == 0;
+
+    if (method && !head_only
+        && !(method->value_len == 3 && memcmp(method->value, "GET", 3) == 0))
+    {
+        vpnwsd_log(VPNWSD_LOG_ERR, "admin: method %.*s not allowed",
+                   (int) method->value_len, (const char *) method->value);
+        vpnwsd_respond(c, "405 Not Allowed", "Allow: GET, HEAD\r\n",
+                       vpnwsd_json_type, not_allowed,
+                       sizeof(not_allowed) - 1, 0);
+        return;
+    }
+
+    rc = vpnwsd_admin_kill_arg(qs, &id);
+
+    if (rc == -1) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "admin: invalid query \"%.*s\"",
+                   (int) qs->value_len, (const char *) qs->value);
+        vpnwsd_admin_send(c, "400 Bad Request", bad, sizeof(bad) - 1,
+                          head_only);
+        return;
+    }
+
+    if (rc == 1) {
+        vpnwsd_admin_kill(c, id, head_only);
+        return;
+    }
+
+    vpnwsd_admin_list(c, head_only);
+}

@@ -1,0 +1,56 @@
+# vpn-ws: the uwsgi fallback daemon, built from the core.
+# Included by the top Makefile; uses BUILD, CC, CFLAGS, WARN, CPPFLAGS and
+# CORE_SRCS from there.
+#
+#   make                  $(BUILD)/vpn-ws (with `all`)
+#   make vpn-ws-static    $(BUILD)/vpn-ws-static, one static binary
+#   make vpn-ws-asan      $(BUILD)/asan/vpn-ws (ASan + UBSan)
+
+DAEMON_CLANG  ?= clang
+DAEMON_SRCS   := $(wildcard daemon/*.c)
+DAEMON_HDRS   := $(wildcard daemon/*.h) $(wildcard src/*.h)
+DAEMON_CORE   := $(CORE_SRCS) src/vpnws_uwsgi.c
+DAEMON_LIBS   := -lcrypto
+DAEMON_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
+
+# the server tap, once its backend is in the tree
+ifneq ($(wildcard src/vpnws_tap.h),)
+ifneq ($(wildcard src/vpnws_tap_linux.c),)
+DAEMON_CORE   += src/vpnws_tap_linux.c
+DAEMON_TAP    := -DVPNWSD_HAVE_TAP=1
+endif
+endif
+
+DAEMON_FLAGS  := $(CPPFLAGS) -Idaemon $(DAEMON_TAP)
+
+.PHONY: vpn-ws vpn-ws-static vpn-ws-asan
+
+all: $(BUILD)/vpn-ws
+
+vpn-ws: $(BUILD)/vpn-ws
+vpn-ws-static: $(BUILD)/vpn-ws-static
+vpn-ws-asan: $(BUILD)/asan/vpn-ws
+
+INSTALL_BINS += $(BUILD)/vpn-ws
+
+$(BUILD)/vpn-ws: $(DAEMON_SRCS) $(DAEMON_CORE) $(DAEMON_HDRS) daemon/daemon.mk
+	@mkdir -p $(@D)
+	$(CC) $(DAEMON_FLAGS) $(CFLAGS) $(WARN) -o $@.tmp $(DAEMON_SRCS) \
+	    $(DAEMON_CORE) $(LDFLAGS) $(DAEMON_LIBS)
+	mv -f $@.tmp $@
+
+# getpwnam/getgrnam in a static glibc binary: the linker warns, it works
+$(BUILD)/vpn-ws-static: $(DAEMON_SRCS) $(DAEMON_CORE) $(DAEMON_HDRS) \
+                        daemon/daemon.mk
+	@mkdir -p $(@D)
+	$(CC) $(DAEMON_FLAGS) $(CFLAGS) $(WARN) -static -o $@.tmp \
+	    $(DAEMON_SRCS) $(DAEMON_CORE) $(LDFLAGS) $(DAEMON_LIBS) -pthread
+	mv -f $@.tmp $@
+
+$(BUILD)/asan/vpn-ws: $(DAEMON_SRCS) $(DAEMON_CORE) $(DAEMON_HDRS) \
+                      daemon/daemon.mk
+	@mkdir -p $(@D)
+	$(DAEMON_CLANG) $(DAEMON_FLAGS) -g -O1 $(DAEMON_SAN) $(WARN) -o $@.tmp \
+	    $(DAEMON_SRCS) $(DAEMON_CORE) $(DAEMON_LIBS)
+	mv -f $@.tmp $@

@@ -1,0 +1,55 @@
+/*
+ * vpn-ws: logging to stderr, one line an event, with a timestamp and a
+ * level like nginx's error log.
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vpnwsd.h"
+
+
+static const char  *vpnwsd_levels[] = { "error", "notice", "info", "debug" };
+
+
+void
+vpnwsd_log(int level, const char *fmt, ...)
+{
+    char        line[1024], ts[32];
+    time_t      t;
+    va_list     args;
+    struct tm   tm;
+
+    if (level > vpnwsd.verbosity) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+
+    t = time(NULL);
+
+    if (localtime_r(&t, &tm) == NULL
+        || strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm) == 0)
+    {
+        ts[0] = '\0';
+    }
+
+    fprintf(stderr, "%s [%s] " VPNWSD_NAME ": %s\n", ts,
+            vpnwsd_levels[level], line);
+}
+
+
+int64_t
+vpnwsd_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,464 @@
+/*
+ * vpn-ws: the command line, setup and shutdown.
+ */
+
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+
+#include "vpnwsd.h"
+
+
+vpnwsd_t      vpnwsd;
+volatile int  vpnwsd_quit;
+
+
+static const char  vpnwsd_usage[] =
+"usage: " VPNWSD_NAME " [options] <socket>\n"
+"\n"
+"A layer-2 switch for vpn-ws websocket peers behind a proxy that speaks\n"
+"uwsgi (nginx: uwsgi_pass; the JSON control interface: uwsgi_modifier1 1).\n"
+"<socket> is a unix socket path (created with mode 0666; a stale socket\n"
+"file is replaced) or host:port for TCP.\n"
+"\n"
+"options:\n"
+"  --tuntap DEV         a tap device as a port of the switch\n"
+"  --bridge             the tap is a bridge: it learns MACs and receives\n"
+"                       unknown unicast\n"
+"  --exec CMD           run CMD with /bin/sh once the tap exists (before\n"
+"                       privileges are dropped; $VPNWS_TAP is its name)\n"
+"  --no-broadcast       do not flood broadcast frames\n"
+"  --no-multicast       do not flood multicast frames\n"
+"  --isolation          peers reach only bridges and the tap, never each\n"
+"                       other\n"
+"  --max-frame N        largest ethernet frame in bytes (default 65536)\n"
+"  --bridge-macs N      MACs a bridge port may learn (default 256)\n"
+"  --max-peers N        peers at most (default 1024)\n"
+"  --queue N            output queue bytes per peer (default 262144)\n"
+"  --uid USER           run as USER once the socket and tap exist\n"
+"  --gid GROUP          run as GROUP once the socket and tap exist\n"
+"  -v, --verbose        log more (twice: debug)\n"
+"  -V, --version        print the version and exit\n"
+"  -h, --help           print this help and exit\n"
+"\n"
+"exit codes: 0 stopped by SIGINT/SIGTERM, 1 internal error, 2 usage,\n"
+"3 socket in use or unusable, 4 tap device, 5 --exec/--uid/--gid\n";
+
+
+enum {
+    VPNWSD_OPT_TUNTAP = 256,
+    VPNWSD_OPT_BRIDGE,
+    VPNWSD_OPT_EXEC,
+    VPNWSD_OPT_NO_BROADCAST,
+    VPNWSD_OPT_NO_MULTICAST,
+    VPNWSD_OPT_ISOLATION,
+    VPNWSD_OPT_MAX_FRAME,
+    VPNWSD_OPT_BRIDGE_MACS,
+    VPNWSD_OPT_MAX_PEERS,
+    VPNWSD_OPT_QUEUE,
+    VPNWSD_OPT_UID,
+    VPNWSD_OPT_GID
+};
+
+
+static const struct option  vpnwsd_options[] = {
+    { "tuntap",         required_argument, NULL, VPNWSD_OPT_TUNTAP },
+    { "bridge",         no_argument,       NULL, VPNWSD_OPT_BRIDGE },
+    { "exec",           required_argument, NULL, VPNWSD_OPT_EXEC },
+    { "no-broadcast",   no_argument,       NULL, VPNWSD_OPT_NO_BROADCAST },
+    { "no-multicast",   no_argument,       NULL, VPNWSD_OPT_NO_MULTICAST },
+    { "isolation",      no_argument,       NULL, VPNWSD_OPT_ISOLATION },
+    { "max-frame",      required_argument, NULL, VPNWSD_OPT_MAX_FRAME },
+    { "bridge-macs",    required_argument, NULL, VPNWSD_OPT_BRIDGE_MACS },
+    { "max-peers",      required_argument, NULL, VPNWSD_OPT_MAX_PEERS },
+    { "queue",          required_argument, NULL, VPNWSD_OPT_QUEUE },
+    { "uid",            required_argument, NULL, VPNWSD_OPT_UID },
+    { "gid",            required_argument, NULL, VPNWSD_OPT_GID },
+    { "verbose",        no_argument,       NULL, 'v' },
+    { "version",        no_argument,       NULL, 'V' },
+    { "help",           no_argument,       NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+static void
+vpnwsd_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, VPNWSD_NAME ": ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\ntry \"" VPNWSD_NAME " --help\"\n");
+    exit(VPNWSD_EXIT_USAGE);
+}
+
+
+/* a decimal number with an optional k or m suffix, within [min, max] */
+static uint64_t
+vpnwsd_number(const char *name, const char *s, uint64_t min, uint64_t max)
+{
+    char      *end;
+    uint64_t   n;
+
+    errno = 0;
+    n = strtoull(s, &end, 10);
+
+    if (end == s || errno || s[0] == '-') {
+        goto invalid;
+    }
+
+    if (*end == 'k' || *end == 'K') {
+        n *= 1024;
+        end++;
+
+    } else if (*end == 'm' || *end == 'M') {
+        n *= 1024 * 1024;
+        end++;
+    }
+
+    if (*end != '\0' || n < min || n > max) {
+        goto invalid;
+    }
+
+    return n;
+
+invalid:
+
+    fprintf(stderr, VPNWSD_NAME ": invalid %s \"%s\" (%llu..%llu)\n", name, s,
+            (unsigned long long) min, (unsigned long long) max);
+    exit(VPNWSD_EXIT_USAGE);
+}
+
+
+static void
+vpnwsd_parse(int argc, char **argv)
+{
+    int  ch;
+
+    vpnwsd.verbosity = VPNWSD_LOG_NOTICE;
+    vpnwsd.queue = VPNWSD_DEFAULT_QUEUE;
+    vpnwsd.max_peers = VPNWSD_DEFAULT_PEERS;
+    vpnwsd.conf.max_frame = VPNWSD_DEFAULT_FRAME;
+    vpnwsd.conf.bridge_macs = VPNWSD_DEFAULT_BRIDGE;
+    vpnwsd.conf.mac_aging = VPNWSD_DEFAULT_AGING;
+    vpnwsd.conf.broadcast = 1;
+    vpnwsd.conf.multicast = 1;
+    vpnwsd.conf.isolation = 0;
+
+    opterr = 0;
+
+    while ((ch = getopt_long(argc, argv, ":vVh", vpnwsd_options, NULL))
+           != -1)
+    {
+        switch (ch) {
+
+        case VPNWSD_OPT_TUNTAP:
+            vpnwsd.tuntap = optarg;
+            break;
+
+        case VPNWSD_OPT_BRIDGE:
+            vpnwsd.bridge = 1;
+            break;
+
+        case VPNWSD_OPT_EXEC:
+            vpnwsd.exec = optarg;
+            break;
+
+        case VPNWSD_OPT_NO_BROADCAST:
+            vpnwsd.conf.broadcast = 0;
+            break;
+
+        case VPNWSD_OPT_NO_MULTICAST:
+            vpnwsd.conf.multicast = 0;
+            break;
+
+        case VPNWSD_OPT_ISOLATION:
+            vpnwsd.conf.isolation = 1;
+            break;
+
+        case VPNWSD_OPT_MAX_FRAME:
+            vpnwsd.conf.max_frame = (uint32_t) vpnwsd_number("--max-frame",
+                                        optarg, VPNWS_ETH_HLEN,
+                                        16 * 1024 * 1024);
+            break;
+
+        case VPNWSD_OPT_BRIDGE_MACS:
+            vpnwsd.conf.bridge_macs = (uint32_t) vpnwsd_number(
+                                          "--bridge-macs", optarg, 1,
+                                          1000000);
+            break;
+
+        case VPNWSD_OPT_MAX_PEERS:
+            vpnwsd.max_peers = (uint32_t) vpnwsd_number("--max-peers",
+                                                        optarg, 1, 1000000);
+            break;
+
+        case VPNWSD_OPT_QUEUE:
+            vpnwsd.queue = (size_t) vpnwsd_number("--queue", optarg, 1024,
+                                                  1024 * 1024 * 1024);
+            break;
+
+        case VPNWSD_OPT_UID:
+            vpnwsd.uid = optarg;
+            break;
+
+        case VPNWSD_OPT_GID:
+            vpnwsd.gid = optarg;
+            break;
+
+        case 'v':
+            if (vpnwsd.verbosity < VPNWSD_LOG_DEBUG) {
+                vpnwsd.verbosity++;
+            }
+            break;
+
+        case 'V':
+            printf(VPNWSD_NAME " " VPNWSD_VERSION " (vpnws, %s)\n",
+                   OpenSSL_version(OPENSSL_VERSION));
+            exit(VPNWSD_EXIT_OK);
+
+        case 'h':
+            fputs(vpnwsd_usage, stdout);
+            exit(VPNWSD_EXIT_OK);
+
+        case ':':
+            vpnwsd_usage_error("option \"%s\" needs an argument",
+                               argv[optind - 1]);
+            break;
+
+        default:
+            vpnwsd_usage_error("unknown option \"%s\"", argv[optind - 1]);
+        }
+    }
+
+    if (optind != argc - 1) {
+        vpnwsd_usage_error("%s", optind >= argc
+                                 ? "the socket argument is missing"
+                                 : "one socket argument only");
+    }
+
+    vpnwsd.socket = argv[optind];
+
+    if (vpnwsd.socket[0] == '\0') {
+        vpnwsd_usage_error("%s", "the socket argument is empty");
+    }
+
+    if (vpnwsd.bridge && vpnwsd.tuntap == NULL) {
+        vpnwsd_usage_error("%s", "--bridge needs --tuntap");
+    }
+
+    if (vpnwsd.queue < vpnwsd.conf.max_frame + VPNWS_WS_MAX_HLEN) {
+        vpnwsd_usage_error("%s", "--queue cannot hold one frame of "
+                           "--max-frame");
+    }
+
+    vpnwsd.max_macs = vpnwsd.max_peers * 4;
+
+    if (vpnwsd.max_macs < 4096) {
+        vpnwsd.max_macs = 4096;
+    }
+}
+
+
+static int
+vpnwsd_drop_privileges(void)
+{
+    char           *end;
+    gid_t           gid;
+    uid_t           uid;
+    struct group   *gr;
+    struct passwd  *pw;
+
+    if (vpnwsd.uid == NULL && vpnwsd.gid == NULL) {
+        return 0;
+    }
+
+    uid = (uid_t) -1;
+    gid = (gid_t) -1;
+
+    if (vpnwsd.gid) {
+        gid = (gid_t) strtoul(vpnwsd.gid, &end, 10);
+
+        if (*end != '\0' || end == vpnwsd.gid) {
+            gr = getgrnam(vpnwsd.gid);
+
+            if (gr == NULL) {
+                vpnwsd_log(VPNWSD_LOG_ERR, "--gid: unknown group \"%s\"",
+                           vpnwsd.gid);
+                return -1;
+            }
+
+            gid = gr->gr_gid;
+        }
+    }
+
+    if (vpnwsd.uid) {
+        uid = (uid_t) strtoul(vpnwsd.uid, &end, 10);
+
+        if (*end != '\0' || end == vpnwsd.uid) {
+            pw = getpwnam(vpnwsd.uid);
+
+            if (pw == NULL) {
+                vpnwsd_log(VPNWSD_LOG_ERR, "--uid: unknown user \"%s\"",
+                           vpnwsd.uid);
+                return -1;
+            }
+
+            uid = pw->pw_uid;
+
+            if (gid == (gid_t) -1) {
+                gid = pw->pw_gid;
+            }
+        }
+    }
+
+    if (gid != (gid_t) -1) {
+        if (setgroups(1, &gid) == -1 && errno != EPERM) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "setgroups(%u) failed: %s",
+                       (unsigned) gid, strerror(errno));
+            return -1;
+        }
+
+        if (setgid(gid) == -1) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "setgid(%u) failed: %s",
+                       (unsigned) gid, strerror(errno));
+            return -1;
+        }
+    }
+
+    if (uid != (uid_t) -1 && setuid(uid) == -1) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "setuid(%u) failed: %s", (unsigned) uid,
+                   strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+vpnwsd_signal(int signo)
+{
+    (void) signo;
+    vpnwsd_quit = 1;
+}
+
+
+static int
+vpnwsd_signals(void)
+{
+    struct sigaction  sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+
+    if (sigaction(SIGPIPE, &sa, NULL) == -1) {
+        return -1;
+    }
+
+    /* no SA_RESTART: epoll_wait returns EINTR */
+    sa.sa_handler = vpnwsd_signal;
+
+    if (sigaction(SIGINT, &sa, NULL) == -1
+        || sigaction(SIGTERM, &sa, NULL) == -1)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* Close 1001 to every peer, one try each: clients reconnect at once */
+static void
+vpnwsd_shutdown(void)
+{
+    vpnwsd_conn_t  *c, *next;
+
+    for (c = vpnwsd.ports; c; c = next) {
+        next = c->port_next;
+
+        if (c->kind == VPNWSD_PEER) {
+            vpnwsd_peer_close(c, VPNWS_WS_CLOSE_GOING_AWAY,
+                              "server shutting down");
+        }
+    }
+
+    vpnwsd_flush_dirty();
+
+    while (vpnwsd.all) {
+        vpnwsd_conn_free(vpnwsd.all);
+    }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  rc;
+
+    vpnwsd_parse(argc, argv);
+
+    if (vpnwsd_signals() != 0) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "sigaction() failed: %s",
+                   strerror(errno));
+        return VPNWSD_EXIT_INTERNAL;
+    }
+
+    if (vpnwsd_peer_init() != 0) {
+        return VPNWSD_EXIT_INTERNAL;
+    }
+
+    vpnwsd.listen_fd = vpnwsd_listen(vpnwsd.socket);
+
+    if (vpnwsd.listen_fd == -1) {
+        return VPNWSD_EXIT_SOCKET;
+    }
+
+    rc = VPNWSD_EXIT_INTERNAL;
+
+    if (vpnwsd_loop_init() != 0) {
+        goto done;
+    }
+
+    if (vpnwsd.tuntap && vpnwsd_tap_open() != 0) {
+        rc = VPNWSD_EXIT_TAP;
+        goto done;
+    }
+
+    if (vpnwsd.exec && vpnwsd_tap_exec() != 0) {
+        rc = VPNWSD_EXIT_SETUP;
+        goto done;
+    }
+
+    if (vpnwsd_drop_privileges() != 0) {
+        rc = VPNWSD_EXIT_SETUP;
+        goto done;
+    }
+
+    vpnwsd_log(VPNWSD_LOG_NOTICE, VPNWSD_NAME " " VPNWSD_VERSION
+               " listening on %s (pid %d)", vpnwsd.socket, (int) getpid());
+
+    if (vpnwsd_loop_run() != 0) {
+        goto done;
+    }
+
+    rc = (vpnwsd_quit == 2) ? VPNWSD_EXIT_TAP : VPNWSD_EXIT_OK;
+
+    vpnwsd_log(VPNWSD_LOG_NOTICE, "exiting");
+
+done:
+
+    vpnwsd_shutdown();
+    vpnwsd_listen_cleanup();
+
+    return rc;
+}

@@ -1,0 +1,237 @@
+/*
+ * vpn-ws: the server tap (--tuntap): a port of the switch like a peer;
+ * with --bridge it learns every MAC behind it and takes unknown unicast.
+ */
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "vpnwsd.h"
+
+
+#if (VPNWSD_HAVE_TAP)
+
+#include "vpnws_tap.h"
+
+
+int
+vpnwsd_tap_open(void)
+{
+    int              fd, rc;
+    char             err[256];
+    uint8_t          mac[VPNWS_MAC_LEN];
+    vpnwsd_conn_t   *c;
+    vpnws_switch_ctx_t  ctx;
+    char             text[VPNWS_MAC_STR_LEN + 1];
+
+    fd = vpnws_tap_open(vpnwsd.tuntap, 0, vpnwsd.tap_name, err, sizeof(err));
+    if (fd == -1) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": %s", vpnwsd.tuntap, err);
+        return -1;
+    }
+
+    if (vpnws_tap_up(vpnwsd.tap_name, err, sizeof(err)) != 0) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": %s", vpnwsd.tap_name, err);
+        (void) close(fd);
+        return -1;
+    }
+
+    c = vpnwsd_conn_new(fd, VPNWSD_TAP);
+    if (c == NULL) {
+        (void) close(fd);
+        return -1;
+    }
+
+    c->state.port.flags = VPNWS_PORT_TAP
+                          | (vpnwsd.bridge ? VPNWS_PORT_BRIDGE : 0);
+
+    if (vpnwsd_port_add(c) == 0) {
+        vpnwsd_conn_free(c);
+        return -1;
+    }
+
+    snprintf(c->addr, sizeof(c->addr), "tap:%s", vpnwsd.tap_name);
+
+    vpnwsd.tap = c;
+
+    /* not a bridge: the tap owns its own MAC, reachable at once */
+
+    if (!vpnwsd.bridge
+        && vpnws_tap_get_mac(vpnwsd.tap_name, mac, err, sizeof(err)) == 0)
+    {
+        vpnwsd_switch_ctx(&ctx);
+        rc = vpnws_switch_claim(&ctx, &c->state, mac);
+
+        if (rc != 0) {
+            vpnws_mac_format(mac, text);
+            vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": cannot claim MAC %s",
+                       vpnwsd.tap_name, text);
+        }
+    }
+
+    vpnwsd_log(VPNWSD_LOG_NOTICE, "tap \"%s\" is port %u%s", vpnwsd.tap_name,
+               c->state.port.id, vpnwsd.bridge ? " (bridge)" : "");
+
+    return 0;
+}
+
+
+void
+vpnwsd_tap_read(vpnwsd_conn_t *c)
+{
+    ssize_t   n;
+    uint32_t  rounds;
+
+    for (rounds = 0; rounds < VPNWSD_READ_ROUNDS * 8; rounds++) {
+
+        n = read(c->fd, vpnwsd.rbuf, vpnwsd.rbuf_size);
+
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return;
+            }
+
+            if (errno == EINTR) {
+                continue;
+            }
+
+            vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": read() failed: %s, "
+                       "exiting", vpnwsd.tap_name, strerror(errno));
+            vpnwsd_quit = 2;
+            return;
+        }
+
+        if (n == 0) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\" is gone, exiting",
+                       vpnwsd.tap_name);
+            vpnwsd_quit = 2;
+            return;
+        }
+
+        c->rx += n;
+        c->frames_in++;
+
+        vpnwsd_switch_frame(c, vpnwsd.rbuf, (size_t) n);
+    }
+}
+
+
+void
+vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
+{
+    ssize_t  n;
+
+    n = write(c->fd, frame, len);
+
+    if (n == -1) {
+        /* the kernel queue is full: an L2 switch drops */
+        c->drops++;
+        vpnwsd.drops[VPNWS_DROP_QUEUE_FULL]++;
+
+        if (errno != EAGAIN && errno != EWOULDBLOCK && !c->error) {
+            c->error = 1;
+            vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": write() failed: %s",
+                       vpnwsd.tap_name, strerror(errno));
+        }
+
+        return;
+    }
+
+    c->tx += n;
+    c->frames_out++;
+}
+
+
+void
+vpnwsd_tap_close(void)
+{
+    if (vpnwsd.tap) {
+        vpnwsd_conn_free(vpnwsd.tap);
+        vpnwsd.tap = NULL;
+    }
+}
+
+
+#else /* !VPNWSD_HAVE_TAP */
+
+
+int
+vpnwsd_tap_open(void)
+{
+    vpnwsd_log(VPNWSD_LOG_ERR, "--tuntap: this build has no tap support "
+               "(src/vpnws_tap.h was missing)");
+    return -1;
+}
+
+
+void
+vpnwsd_tap_read(vpnwsd_conn_t *c)
+{
+    (void) c;
+}
+
+
+void
+vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
+{
+    (void) c;
+    (void) frame;
+    (void) len;
+}
+
+
+void
+vpnwsd_tap_close(void)
+{
+}
+
+
+#endif
+
+
+/* --exec: run once the tap exists, before privileges are dropped */
+int
+vpnwsd_tap_exec(void)
+{
+    int    status;
+    pid_t  pid;
+
+    pid = fork();
+
+    if (pid == -1) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "fork() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    if (pid == 0) {
+        if (vpnwsd.tap_name[0]) {
+            (void) setenv("VPNWS_TAP", vpnwsd.tap_name, 1);
+        }
+
+        /* a shell, as the original vpn-ws: "ip addr add ... dev vpn0" */
+        execl("/bin/sh", "sh", "-c", vpnwsd.exec, (char *) NULL);
+        _exit(127);
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "waitpid() failed: %s",
+                       strerror(errno));
+            return -1;
+        }
+    }
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "--exec \"%s\" failed (status %d)",
+                   vpnwsd.exec, WIFEXITED(status) ? WEXITSTATUS(status)
+                                                  : 128 + WTERMSIG(status));
+        return -1;
+    }
+
+    return 0;
+}

@@ -1,0 +1,212 @@
+/*
+ * vpn-ws: the uwsgi fallback daemon.  Shared declarations of its files.
+ *
+ * One process, one epoll loop, one switch.  The switching rules, the
+ * websocket codec, the uwsgi parser and the admin JSON are the core's
+ * (src/); this directory holds only the host around them.
+ */
+
+#ifndef _VPNWSD_H_INCLUDED_
+#define _VPNWSD_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vpnws_mac.h"
+#include "vpnws_ws.h"
+#include "vpnws_switch.h"
+#include "vpnws_uwsgi.h"
+
+
+#define VPNWSD_NAME             "vpn-ws"
+#define VPNWSD_VERSION          "0.1.0"
+
+/* exit codes: documented in --help */
+#define VPNWSD_EXIT_OK          0   /* stopped by SIGINT or SIGTERM */
+#define VPNWSD_EXIT_INTERNAL    1   /* out of memory, epoll */
+#define VPNWSD_EXIT_USAGE       2   /* bad option or argument */
+#define VPNWSD_EXIT_SOCKET      3   /* the socket is in use or unusable */
+#define VPNWSD_EXIT_TAP         4   /* the tap device failed */
+#define VPNWSD_EXIT_SETUP       5   /* --exec, --uid or --gid failed */
+
+#define VPNWSD_LOG_ERR          0
+#define VPNWSD_LOG_NOTICE       1
+#define VPNWSD_LOG_INFO         2
+#define VPNWSD_LOG_DEBUG        3
+
+#define VPNWSD_UWSGI_MAX        16384   /* largest request packet accepted */
+#define VPNWSD_REQUEST_TIMEOUT  5000    /* ms to send the whole packet */
+#define VPNWSD_CLOSE_WAIT       2000    /* ms to flush a Close frame */
+#define VPNWSD_PING             20000   /* ms of silence before a ping */
+#define VPNWSD_IDLE             60000   /* ms of silence before closing */
+#define VPNWSD_READ_ROUNDS      8       /* reads per event: fairness */
+#define VPNWSD_FREE_KEEP        32      /* spare buffers kept per kind */
+#define VPNWSD_ADDR_LEN         64
+#define VPNWSD_EVENTS           256
+
+#define VPNWSD_DEFAULT_FRAME    65536
+#define VPNWSD_DEFAULT_QUEUE    (256 * 1024)
+#define VPNWSD_DEFAULT_PEERS    1024
+#define VPNWSD_DEFAULT_BRIDGE   256
+#define VPNWSD_DEFAULT_AGING    300
+
+
+typedef enum {
+    VPNWSD_LISTENER = 1,
+    VPNWSD_REQUEST,             /* reading the uwsgi packet */
+    VPNWSD_RESPONSE,            /* writing an HTTP response, then closing */
+    VPNWSD_PEER,                /* a websocket port of the switch */
+    VPNWSD_TAP                  /* the switch's tap device */
+} vpnwsd_kind_e;
+
+
+typedef struct vpnwsd_conn_s  vpnwsd_conn_t;
+
+struct vpnwsd_conn_s {
+    int                     fd;
+    vpnwsd_kind_e           kind;
+    uint32_t                events;     /* registered with epoll */
+    unsigned                dead:1;     /* freed after this epoll round */
+    unsigned                dirty:1;    /* in the flush list */
+    unsigned                closing:1;  /* finish writing, then close */
+    unsigned                error:1;    /* the connection failed */
+    unsigned                pinged:1;
+    unsigned                in_switch:1;    /* holds a port id and slot */
+    vpnwsd_conn_t          *all_next;   /* every connection */
+    vpnwsd_conn_t          *all_prev;
+    vpnwsd_conn_t          *port_next;  /* switch ports (peers, tap) */
+    vpnwsd_conn_t          *port_prev;
+    vpnwsd_conn_t          *dirty_next;
+    int64_t                 deadline;   /* ms, 0: none */
+    int64_t                 last_rx;    /* ms */
+
+    /* request and response */
+    uint8_t                *req;        /* the uwsgi packet, then freed */
+    size_t                  req_len;
+    uint8_t                *resp;       /* VPNWSD_RESPONSE: what to write */
+    size_t                  resp_pos;
+    size_t                  resp_len;
+
+    /* switch port */
+    vpnws_port_state_t      state;
+    vpnws_ws_reader_t       reader;
+    uint8_t                *in;         /* partial frame, or NULL */
+    size_t                  in_len;
+    uint8_t                *out;        /* output queue, or NULL */
+    size_t                  out_pos;
+    size_t                  out_last;
+    int64_t                 start;      /* unix seconds */
+    uint64_t                rx;
+    uint64_t                tx;
+    uint64_t                frames_in;
+    uint64_t                frames_out;
+    uint64_t                drops;
+    char                    addr[VPNWSD_ADDR_LEN];
+    uint8_t                *user;
+    size_t                  user_len;
+    uint8_t                *dn;
+    size_t                  dn_len;
+};
+
+
+typedef struct {
+    /* options */
+    const char             *socket;
+    const char             *tuntap;
+    const char             *exec;
+    const char             *uid;
+    const char             *gid;
+    unsigned                bridge:1;   /* --bridge: the tap learns */
+    int                     verbosity;
+    size_t                  queue;      /* output queue bytes per peer */
+    uint32_t                max_peers;
+    uint32_t                max_macs;
+
+    /* the switch */
+    vpnws_switch_conf_t     conf;
+    vpnws_mactab_t          table;
+    void                   *table_mem;
+    uint32_t                bridges;    /* bridge and tap-bridge ports */
+    uint32_t                next_id;
+    uint32_t                npeers;
+    uint64_t                drops[VPNWS_DROP_MAX];
+    vpnwsd_conn_t         **slots;      /* port.slot -> port */
+    vpnwsd_conn_t          *ports;      /* list of switch ports */
+    vpnwsd_conn_t          *tap;
+
+    /* the loop */
+    int                     epfd;
+    int                     listen_fd;
+    vpnwsd_conn_t          *all;
+    vpnwsd_conn_t          *dirty;
+    vpnwsd_conn_t          *dead;
+    int64_t                 now;        /* ms, monotonic */
+    uint8_t                *rbuf;       /* reads land here first */
+    size_t                  rbuf_size;
+    void                   *free_in;    /* spare input buffers */
+    uint32_t                nfree_in;
+    void                   *free_out;   /* spare output queues */
+    uint32_t                nfree_out;
+    char                    tap_name[32];
+} vpnwsd_t;
+
+
+extern vpnwsd_t                vpnwsd;
+extern volatile int            vpnwsd_quit;
+
+
+/* log.c */
+void vpnwsd_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t vpnwsd_now_ms(void);
+
+/* listen.c */
+int vpnwsd_listen(const char *spec);
+void vpnwsd_listen_cleanup(void);
+
+/* loop.c */
+int vpnwsd_loop_init(void);
+int vpnwsd_loop_run(void);
+int vpnwsd_conn_events(vpnwsd_conn_t *c, uint32_t events);
+vpnwsd_conn_t *vpnwsd_conn_new(int fd, vpnwsd_kind_e kind);
+void vpnwsd_conn_free(vpnwsd_conn_t *c);
+void vpnwsd_respond(vpnwsd_conn_t *c, const char *line, const char *headers,
+    const char *type, const char *body, size_t len, int head_only);
+void vpnwsd_respond_error(vpnwsd_conn_t *c, int status, const char *line,
+    const char *reason);
+
+/* handshake.c */
+void vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);
+
+/* peer.c */
+int vpnwsd_peer_init(void);
+int vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *data, size_t len);
+int vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len);
+void vpnwsd_peer_read(vpnwsd_conn_t *c);
+void vpnwsd_peer_write(vpnwsd_conn_t *c);
+void vpnwsd_peer_close(vpnwsd_conn_t *c, uint16_t code, const char *reason);
+void vpnwsd_peer_gone(vpnwsd_conn_t *c);
+void vpnwsd_peer_tick(vpnwsd_conn_t *c);
+int vpnwsd_queue(vpnwsd_conn_t *c, const uint8_t *data, size_t len,
+    int opcode);
+void vpnwsd_flush_dirty(void);
+void vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx);
+void vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len);
+uint32_t vpnwsd_port_add(vpnwsd_conn_t *c);
+void vpnwsd_port_remove(vpnwsd_conn_t *c);
+vpnwsd_conn_t *vpnwsd_port_find(uint32_t id);
+
+/* admin.c */
+void vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);
+
+/* tap.c */
+int vpnwsd_tap_open(void);
+int vpnwsd_tap_exec(void);
+void vpnwsd_tap_read(vpnwsd_conn_t *c);
+void vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len);
+void vpnwsd_tap_close(void);
+
+
+#endif /* _VPNWSD_H_INCLUDED_ */
