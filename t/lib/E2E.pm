@@ -277,13 +277,69 @@ sub make_pki {
     return $d;
 }
 
+# a small HTTP CONNECT proxy in namespace $n on $port; wants Basic
+# credentials $auth ("user:pass") when given; logs to proxy.log
+sub proxy {
+    my ($self, $n, $port, $auth) = @_;
+    my $script = $self->write_file('proxy.pl', <<'PROXY');
+use strict;
+use warnings;
+use IO::Socket::IP;
+use IO::Select;
+use MIME::Base64;
+$| = 1;
+my ($port, $auth) = @ARGV;
+my $l = IO::Socket::IP->new(LocalPort => $port, Listen => 16,
+    ReuseAddr => 1, V6Only => 0) or die "listen: $!";
+$SIG{CHLD} = 'IGNORE';
+while (my $c = $l->accept) {
+    next if fork;
+    my $h = '';
+    while ($h !~ /\r\n\r\n/) { sysread($c, $h, 4096, length $h) or exit; }
+    my ($target) = $h =~ /^CONNECT (\S+) HTTP/ or exit;
+    my ($cred) = $h =~ /^Proxy-Authorization: Basic (\S+)/mi;
+    if ($auth && (!$cred || decode_base64($cred) ne $auth)) {
+        print "407 $target\n";
+        syswrite $c, "HTTP/1.1 407 Proxy Authentication Required\r\n"
+            . "Proxy-Authenticate: Basic realm=p\r\nContent-Length: 0\r\n\r\n";
+        exit;
+    }
+    my $s = IO::Socket::IP->new(PeerAddr => $target) or do {
+        print "502 $target\n";
+        syswrite $c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
+        exit;
+    };
+    print "200 $target\n";
+    syswrite $c, "HTTP/1.1 200 Connection established\r\n\r\n";
+    my $sel = IO::Select->new($c, $s);
+    while (my @r = $sel->can_read) {
+        for my $fh (@r) {
+            my $n = sysread($fh, my $buf, 65536) or exit;
+            syswrite(($fh == $c ? $s : $c), $buf) or exit;
+        }
+    }
+    exit;
+}
+PROXY
+    my $ns = $self->nsname($n);
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$self->{dir}/proxy.log" or die;
+        open STDERR, '>&', \*STDOUT or die;
+        exec('ip', 'netns', 'exec', $ns, 'perl', $script, $port, $auth // '');
+    }
+    $self->{proxies}{$pid} = 1;
+    sleep 0.5;
+    return $pid;
+}
+
 sub allow_alert {
     my ($self, $re) = @_;
     push @{$self->{allow}}, $re;
 }
 
 # start vpn-ws-client in namespace $n: %o: args (list), tap, url, addr
-# (overlay CIDR, set with --exec), asan, name
+# (overlay CIDR, set with --exec), asan, env (hash)
 sub client {
     my ($self, $n, %o) = @_;
     my $bin = $o{asan} ? "$BUILD/asan/vpn-ws-client" : "$BUILD/vpn-ws-client";
@@ -299,7 +355,9 @@ sub client {
     if ($pid == 0) {
         open STDOUT, '>', $log or die;
         open STDERR, '>&', \*STDOUT or die;
-        delete @ENV{qw(http_proxy https_proxy HTTP_PROXY HTTPS_PROXY)};
+        delete @ENV{qw(http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+                       no_proxy NO_PROXY)};
+        %ENV = (%ENV, %{$o{env} || {}});
         $ENV{ASAN_OPTIONS} = 'detect_leaks=1:abort_on_error=0';
         exec('ip', 'netns', 'exec', $ns, $bin, @args, $tap, $o{url})
             or die "exec: $!";
