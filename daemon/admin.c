@@ -110,6 +110,9 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
     vpnws_json_peer_t   jp;
     vpnws_mac_entry_t  *e;
 
+    /* aged MACs are gone even if nothing looked them up yet */
+    vpnwsd_switch_expire();
+
     slots = vpnwsd.max_peers + 1;
 
     count = calloc(slots * 3, sizeof(uint32_t));

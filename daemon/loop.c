@@ -485,7 +485,14 @@ vpnwsd_response_write(vpnwsd_conn_t *c)
 static void
 vpnwsd_tick(void)
 {
-    vpnwsd_conn_t  *c, *next;
+    vpnwsd_conn_t   *c, *next;
+    static int64_t   expire;
+
+    if (vpnwsd.now >= expire) {
+        vpnwsd_switch_expire();
+        expire = vpnwsd.now + (vpnwsd.conf.mac_aging * 1000 / 4 > 1000
+                               ? vpnwsd.conf.mac_aging * 1000 / 4 : 1000);
+    }
 
     for (c = vpnwsd.all; c; c = next) {
         next = c->all_next;

@@ -121,13 +121,26 @@ vpnwsd_peer_init(void)
 void
 vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx)
 {
+    /* one process owns the table: no lock, no liveness, no cache */
+    memset(ctx, 0, sizeof(vpnws_switch_ctx_t));
+
     ctx->conf = &vpnwsd.conf;
     ctx->table = &vpnwsd.table;
     ctx->now = (uint32_t) time(NULL);
     ctx->gen = 0;
     ctx->owner = 0;
     ctx->bridges = vpnwsd.bridges;
-    ctx->alive = NULL;
+}
+
+
+/* learned MACs past their aging leave, so the table never fills with them */
+void
+vpnwsd_switch_expire(void)
+{
+    vpnws_switch_ctx_t  ctx;
+
+    vpnwsd_switch_ctx(&ctx);
+    (void) vpnws_switch_expire(&ctx);
 }
 
 

@@ -193,6 +193,7 @@ int vpnwsd_queue(vpnwsd_conn_t *c, const uint8_t *data, size_t len,
     int opcode);
 void vpnwsd_flush_dirty(void);
 void vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx);
+void vpnwsd_switch_expire(void);
 void vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len);
 uint32_t vpnwsd_port_add(vpnwsd_conn_t *c);
 void vpnwsd_port_remove(vpnwsd_conn_t *c);
