@@ -648,6 +648,9 @@ sub _cleanup {
 sub DESTROY {
     my ($self) = @_;
 
+    # may run while perl exits after a die: keep its exit status
+    local ($?, $!, $@);
+
     return unless $$ == $OWNER;
     $self->_cleanup();
 }
