@@ -1375,6 +1375,27 @@ pids_cpu(const char *list)
 
 
 static double
+server_cpu(void)
+{
+    char  list[64 * 12], *p;
+    int   i;
+
+    if (opt.cpu_pids) {
+        return pids_cpu(opt.cpu_pids);
+    }
+
+    p = list;
+    *p = '\0';
+
+    for (i = 0; i < nrelay; i++) {
+        p += sprintf(p, "%s%d", i ? "," : "", (int) relay_pids[i]);
+    }
+
+    return pids_cpu(list);
+}
+
+
+static double
 self_cpu(void)
 {
     struct rusage  ru;
@@ -1682,14 +1703,14 @@ main(int argc, char **argv)
     }
 
     usleep((useconds_t) (opt.warmup * 1e6));
-    cpu0 = opt.cpu_pids ? pids_cpu(opt.cpu_pids) : 0;
+    cpu0 = server_cpu();
     gcpu0 = self_cpu();
     t0 = now_ns();
     atomic_store(&phase, 1);
     usleep((useconds_t) (opt.duration * 1e6));
     atomic_store(&phase, 2);
     t1 = now_ns();
-    cpu1 = opt.cpu_pids ? pids_cpu(opt.cpu_pids) : 0;
+    cpu1 = server_cpu();
     gcpu1 = self_cpu();
 
     for (t = 0; t < opt.threads; t++) {
@@ -1741,7 +1762,7 @@ main(int argc, char **argv)
     printf("%s.lost %llu frames\n", pf, (unsigned long long) lost);
     printf("%s.gen_cpu %.2f cores\n", pf, (gcpu1 - gcpu0) / secs);
 
-    if (opt.cpu_pids) {
+    if (opt.cpu_pids || nrelay) {
         printf("%s.server_cpu %.2f cores\n", pf, (cpu1 - cpu0) / secs);
 
         if (cpu1 > cpu0) {
