@@ -21,6 +21,7 @@
 #define NGX_HTTP_VPNWS_ADDR_LEN     NGX_SOCKADDR_STRLEN
 #define NGX_HTTP_VPNWS_FREE_KEEP    32      /* spare buffers kept per kind */
 #define NGX_HTTP_VPNWS_READ_ROUNDS  8       /* reads per event: fairness */
+#define NGX_HTTP_VPNWS_TAP_WORKER   0xffff  /* the tap: a port of every worker */
 
 
 typedef struct ngx_http_vpnws_switch_s  ngx_http_vpnws_switch_t;
@@ -67,6 +68,11 @@ typedef struct {
     ngx_atomic_t                bytes_out;
     uint32_t                    nslots;
     uint32_t                    free_slot;  /* index + 1 */
+    uint32_t                    tap_slot;   /* index + 1, 0: no tap */
+    ngx_atomic_t                tap_frames_in;
+    ngx_atomic_t                tap_frames_out;
+    ngx_atomic_t                tap_bytes_in;
+    ngx_atomic_t                tap_bytes_out;
     ngx_http_vpnws_slot_t      *slots;
     vpnws_mactab_t              table;
     ngx_atomic_t                worker_peers[NGX_HTTP_VPNWS_MAX_WORKERS];
@@ -85,6 +91,10 @@ struct ngx_http_vpnws_switch_s {
     size_t                      queue;      /* output queue bytes per peer */
     ngx_msec_t                  timeout;    /* idle peer */
     ngx_msec_t                  ping;       /* server ping interval */
+    ngx_str_t                   tap_name;   /* NUL-terminated; len 0: none */
+    ngx_str_t                   tap_exec;   /* NUL-terminated */
+    unsigned                    tap_bridge:1;
+    int                        *tap_fds;    /* a queue per worker (master) */
 
     /* this worker's view */
     uint32_t                    gen;
@@ -92,6 +102,9 @@ struct ngx_http_vpnws_switch_s {
     ngx_uint_t                  nlocal;
     ngx_http_vpnws_peer_t     **by_slot;
     vpnws_switch_cache_t       *cache;      /* unicast destinations */
+    ngx_connection_t           *tap_conn;   /* this worker's tap queue */
+    vpnws_port_state_t          tap_state;
+    u_char                     *tap_buf;
     ngx_event_t                 expire;     /* sweeps aged MACs */
     ngx_connection_t            expire_conn;
     void                       *free_in;    /* spare input buffers */
@@ -192,6 +205,17 @@ void ngx_http_vpnws_flush_dirty(void);
 void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
     uint32_t id, uint16_t code);
 ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
+
+/* tap */
+char *ngx_http_vpnws_tap_configure(ngx_conf_t *cf,
+    ngx_http_vpnws_switch_t *sw);
+ngx_int_t ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
+    ngx_http_vpnws_switch_t *sw);
+ngx_int_t ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
+    ngx_http_vpnws_switch_t *sw);
+void ngx_http_vpnws_tap_exit_process(ngx_http_vpnws_switch_t *sw);
+void ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
+    size_t len);
 
 /* variables */
 ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);

@@ -166,7 +166,29 @@ ngx_http_vpnws(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
 {
-    return ngx_http_vpnws_ipc_init_module(cycle);
+    ngx_uint_t                   i;
+    ngx_http_vpnws_switch_t    **sws;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    if (ngx_http_vpnws_ipc_init_module(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+
+    if (vmcf == NULL) {
+        return NGX_OK;
+    }
+
+    sws = vmcf->switches.elts;
+
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        if (ngx_http_vpnws_tap_init_module(cycle, sws[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -195,6 +217,12 @@ ngx_http_vpnws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        if (ngx_http_vpnws_tap_init_process(cycle, sws[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_http_vpnws_ipc_init_process(cycle);
 }
 
@@ -202,6 +230,20 @@ ngx_http_vpnws_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_vpnws_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                   i;
+    ngx_http_vpnws_switch_t    **sws;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+
+    if (vmcf) {
+        sws = vmcf->switches.elts;
+
+        for (i = 0; i < vmcf->switches.nelts; i++) {
+            ngx_http_vpnws_tap_exit_process(sws[i]);
+        }
+    }
+
     ngx_http_vpnws_ipc_exit_process(cycle);
 }
 

@@ -24,7 +24,8 @@ static ngx_int_t ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data,
 static void ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data,
     size_t size);
 static void ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw,
-    vpnws_port_t *src, vpnws_fwd_t action, u_char *frame, size_t len);
+    vpnws_port_t *src, vpnws_fwd_t action, u_char *frame, size_t len,
+    ngx_uint_t tap);
 static void ngx_http_vpnws_timer(ngx_http_vpnws_peer_t *p);
 
 static int ngx_http_vpnws_on_message(void *ctx, uint8_t *data, size_t len);
@@ -513,6 +514,11 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     case VPNWS_FWD_UNICAST:
 
+        if (d.dst.flags & VPNWS_PORT_TAP) {
+            ngx_http_vpnws_tap_write(sw, frame, len);
+            return;
+        }
+
         if (d.dst.worker == ngx_worker) {
             q = sw->by_slot[d.dst.slot];
 
@@ -542,7 +548,7 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     default: /* VPNWS_FWD_FLOOD, VPNWS_FWD_BRIDGES */
 
-        ngx_http_vpnws_flood(sw, &src->port, d.action, frame, len);
+        ngx_http_vpnws_flood(sw, &src->port, d.action, frame, len, 1);
 
         n = ngx_http_vpnws_ipc_workers();
 
@@ -624,11 +630,12 @@ ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
         return;
 
     case NGX_HTTP_VPNWS_IPC_FLOOD:
-        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_FLOOD, frame, len);
+        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_FLOOD, frame, len, 0);
         return;
 
     case NGX_HTTP_VPNWS_IPC_BRIDGES:
-        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_BRIDGES, frame, len);
+        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_BRIDGES, frame, len,
+                             0);
         return;
 
     default:
@@ -637,13 +644,20 @@ ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
 }
 
 
+/* to the local ports; the tap too unless another worker wrote it there */
 static void
 ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
-    vpnws_fwd_t action, u_char *frame, size_t len)
+    vpnws_fwd_t action, u_char *frame, size_t len, ngx_uint_t tap)
 {
     size_t                  hlen;
     ngx_queue_t            *qq;
     ngx_http_vpnws_peer_t  *q;
+
+    if (tap && sw->tap_conn
+        && vpnws_switch_to(&sw->conf, src, action, &sw->tap_state.port))
+    {
+        ngx_http_vpnws_tap_write(sw, frame, len);
+    }
 
     hlen = 0;
 

@@ -122,7 +122,8 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
                                           sizeof(notfound) - 1);
     }
 
-    if (gen != sw->gen) {
+    if (gen != sw->gen || worker == NGX_HTTP_VPNWS_TAP_WORKER) {
+        /* the tap is the switch's own; old workers are leaving anyway */
         return ngx_http_vpnws_status_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           busy, sizeof(busy) - 1);
     }
@@ -304,7 +305,8 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.frames_out = slot->frames_out;
         jp.drops = slot->drops;
         jp.queued = slot->queued;
-        jp.worker = slot->worker;
+        jp.worker = (slot->worker == NGX_HTTP_VPNWS_TAP_WORKER)
+                    ? -1 : slot->worker;
         jp.pid = (int32_t) slot->pid;
 
         if (i) {
@@ -373,6 +375,14 @@ ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
 
     for (i = 0; i < VPNWS_DROP_MAX; i++) {
         st.drops[i] = sh->drops[i];
+    }
+
+    if (sh->tap_slot) {
+        st.has_tap = 1;
+        st.tap_frames_in = sh->tap_frames_in;
+        st.tap_frames_out = sh->tap_frames_out;
+        st.tap_bytes_in = sh->tap_bytes_in;
+        st.tap_bytes_out = sh->tap_bytes_out;
     }
 
     buf = ngx_pnalloc(r->pool, vpnws_prom_max(&st));

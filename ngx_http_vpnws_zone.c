@@ -133,6 +133,13 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         sw->max_macs = sw->max_peers * 4;
     }
 
+    if ((sw->tap_exec.len || sw->tap_bridge) && sw->tap_name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vpnws_switch \"%V\": tap_exec= and tap_bridge= "
+                           "need tap=", name);
+        return NGX_CONF_ERROR;
+    }
+
     if (sw->max_macs < sw->max_peers) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vpnws_switch \"%V\": macs=%ui is less than "
@@ -185,6 +192,10 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     *swp = sw;
+
+    if (sw->tap_name.len) {
+        return ngx_http_vpnws_tap_configure(cf, sw);
+    }
 
     return NGX_CONF_OK;
 }
@@ -300,7 +311,41 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
         return NGX_CONF_OK;
     }
 
-    if (is("broadcast") || is("multicast") || is("isolation")) {
+    if (is("tap")) {
+        if (v.len == 0 || v.len >= 16) {
+            goto invalid;
+        }
+
+        sw->tap_name.data = ngx_pnalloc(cf->pool, v.len + 1);
+        if (sw->tap_name.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(sw->tap_name.data, v.data, v.len + 1);
+        sw->tap_name.len = v.len;
+
+        return NGX_CONF_OK;
+    }
+
+    if (is("tap_exec")) {
+        if (v.len == 0) {
+            goto invalid;
+        }
+
+        sw->tap_exec.data = ngx_pnalloc(cf->pool, v.len + 1);
+        if (sw->tap_exec.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(sw->tap_exec.data, v.data, v.len + 1);
+        sw->tap_exec.len = v.len;
+
+        return NGX_CONF_OK;
+    }
+
+    if (is("broadcast") || is("multicast") || is("isolation")
+        || is("tap_bridge"))
+    {
 
         if (ngx_http_vpnws_parse_flag(&v, &flag) != NGX_OK) {
             goto invalid;
@@ -311,6 +356,9 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
 
         } else if (is("multicast")) {
             sw->conf.multicast = flag;
+
+        } else if (is("tap_bridge")) {
+            sw->tap_bridge = flag;
 
         } else {
             sw->conf.isolation = flag;
