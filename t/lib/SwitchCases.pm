@@ -1,0 +1,584 @@
+package SwitchCases;
+
+# vpnws: ONE set of switching-rule cases (DESIGN.md section 4), run against
+# any switch that implements the target interface:
+#
+#   $target->name                 "module", "daemon"
+#   $target->peer(%o)             a connected VpnwsWS peer (dies if refused)
+#   $target->try_peer(%o)         a VpnwsWS, whatever the answer
+#                                 (%o: mac => ..., bridge => 0|1)
+#   $target->status               the admin JSON, decoded
+#   $target->restart(%o)          the same switch with other settings:
+#                                 broadcast, multicast, isolation (0|1),
+#                                 bridge_macs (N); every peer goes
+#   $target->wait_log($re, $timeout, $n)   lines of the switch's log
+#   $target->done                 stop it, its own end-of-test checks
+#
+# t/60-switch-daemon.t runs them against the uwsgi daemon behind nginx,
+# t/61-switch-module.t against the nginx module (SwitchCases::Module).
+#
+# Proof of a drop: the sender's next frame (a marker) must be the next
+# frame each receiver sees; one connection keeps its order end to end, so
+# a dropped frame would have arrived before the marker.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes qw(sleep);
+
+use VpnwsWS qw(eth_frame eth_parse);
+
+
+my $T;
+my $seq = 0;
+my $before = {};
+
+my $BC = 'ff:ff:ff:ff:ff:ff';
+
+
+sub payload_of {
+    my ($ws, $timeout) = @_;
+
+    my $f = $ws->recv_eth($timeout // 3);
+
+    return undef unless defined $f;
+    return (eth_parse($f))[3];
+}
+
+
+# the next frame $ws gets carries $payload
+sub next_is {
+    my ($ws, $payload, $what) = @_;
+
+    my $got = payload_of($ws);
+
+    return is($got, $payload, $what);
+}
+
+
+# a broadcast marker from $from: every @to gets it as its next frame, and
+# $from does not get it back
+sub bsync {
+    my ($from, $src, $what, @to) = @_;
+
+    $seq++;
+    my $m = "sync $seq";
+    $from->send_eth($BC, $src, 0x0800, $m);
+
+    my $ok = 1;
+
+    for my $ws (@to) {
+        my $got = payload_of($ws);
+        $ok = 0 unless defined $got && $got eq $m;
+    }
+
+    return ok($ok, "$what: the next frame every receiver sees is the "
+              . "marker");
+}
+
+
+# a unicast marker from $from to each [ws, mac] in @to
+sub usync {
+    my ($from, $src, $what, @to) = @_;
+
+    my $ok = 1;
+
+    for my $dst (@to) {
+        $seq++;
+        my $m = "sync $seq";
+        $from->send_eth($dst->[1], $src, 0x0800, $m);
+        my $got = payload_of($dst->[0]);
+        $ok = 0 unless defined $got && $got eq $m;
+    }
+
+    return ok($ok, "$what: the next frame is the marker");
+}
+
+
+sub drops_now {
+    my $st = $T->status() || {};
+
+    return $st->{drops} || {};
+}
+
+
+sub reset_drops {
+    $before = drops_now();
+}
+
+
+# the drop counters grew by exactly %want since the last check
+sub dropped {
+    my ($what, %want) = @_;
+
+    my $now = drops_now();
+    my %delta = map { $_ => ($now->{$_} // 0) - ($before->{$_} // 0) }
+        keys %$now;
+    my %got = map { $_ => $delta{$_} } grep { $delta{$_} } keys %delta;
+
+    $before = $now;
+
+    my $ok = is_deeply(\%got, \%want, "$what: drop counters");
+    diag(explain(\%got)) unless $ok;
+
+    return $ok;
+}
+
+
+sub status_peer_by_id {
+    my ($id) = @_;
+
+    my $st = $T->status() || {};
+
+    for my $p (@{$st->{peers} || []}) {
+        return $p if $p->{id} == $id;
+    }
+
+    return undef;
+}
+
+
+sub status_peer_by_mac {
+    my ($mac) = @_;
+
+    my $st = $T->status() || {};
+
+    for my $p (@{$st->{peers} || []}) {
+        return $p if grep { lc $_ eq lc $mac } @{$p->{macs} || []};
+    }
+
+    return undef;
+}
+
+
+sub close_all {
+    $_->close(clean => 1) for grep { defined } @_;
+}
+
+
+###############################################################################
+
+sub run {
+    my ($target) = @_;
+
+    $T = $target;
+
+    my $name = $T->name;
+
+    note("switching cases against the $name");
+
+    ordinary_peers();
+    flooding();
+    bridges();
+    bridge_limit();
+    flood_switches();
+    isolation();
+
+    $T->done();
+
+    done_testing();
+}
+
+
+# rules 1, 2, 4, 6 for ordinary peers
+sub ordinary_peers {
+    my $A = '02:00:00:00:00:0a';
+    my $B = '02:00:00:00:00:0b';
+    my $C = '02:00:00:00:00:0c';
+    my $D = '02:00:00:00:00:0d';
+
+    my $a = $T->peer(mac => $A);
+    my $b = $T->peer(mac => $B);
+    my $c = $T->peer(mac => $C);
+
+    reset_drops();
+
+    # 1. shorter than an ethernet header: dropped, the connection lives on
+    $a->send_binary(substr(eth_frame($B, $A), 0, 12));
+    $a->send_binary(substr(eth_frame($B, $A), 0, 13));
+    $a->send_binary('');
+    bsync($a, $A, 'short frames', $b, $c);
+    dropped('short frames', short => 3);
+
+    $a->send_binary(eth_frame($B, $A, 0x0800, ''));
+    is(length(($b->recv_eth(3)) // ''), 14, 'a 14-byte frame passes');
+
+    # 2. invalid sources; a peer without X-vpn-ws-MAC takes its first
+    # valid source
+    my $d = $T->peer();
+
+    for my $src ('00:00:00:00:00:00', $BC, '01:00:5e:00:00:01',
+                 '33:33:00:00:00:01', '03:00:00:00:00:01')
+    {
+        $d->send_eth($B, $src, 0x0800, "from $src");
+    }
+
+    bsync($d, $D, 'invalid sources, then a valid one', $a, $b, $c);
+    dropped('invalid sources', src_invalid => 5);
+
+    my $sp = status_peer_by_mac($D);
+    ok($sp && lc($sp->{MAC} // '') eq $D,
+       'a peer without X-vpn-ws-MAC owns its first valid source MAC');
+
+    # anti-spoofing: the first MAC, and the announced one, are the only ones
+    $d->send_eth($B, '02:00:00:00:00:ee', 0x0800, 'spoofed by d');
+    $a->send_eth($B, '02:00:00:00:00:ef', 0x0800, 'spoofed by a');
+    usync($d, $D, 'spoofed sources', [$b, $B]);
+    usync($a, $A, 'spoofed sources', [$b, $B]);
+    dropped('spoofed sources', spoofed => 2);
+
+    # a spoofed MAC was not learned: frames to it reach nobody
+    $b->send_eth('02:00:00:00:00:ef', $B, 0x0800, 'to a spoofed MAC');
+    bsync($b, $B, 'to a spoofed MAC', $a, $c, $d);
+    dropped('to a spoofed MAC without bridges', unknown_unicast => 1);
+
+    # 2. takeover: refused at the handshake, and in frames
+    my $x = $T->try_peer(mac => $A);
+    is($x->status, 409, 'X-vpn-ws-MAC of a live peer: 409');
+    $x->close();
+
+    my $e = $T->peer();
+    $e->send_eth($C, $A, 0x0800, "take $_") for 1 .. 3;
+    usync($e, '02:00:00:00:00:0e', 'the taker, from a free MAC', [$c, $C]);
+    dropped('takeover', mac_taken => 3);
+
+    my @l = $T->wait_log(qr/which another peer owns/, 2);
+    is(scalar @l, 1, 'a takeover is logged once') or diag(join "\n", @l);
+
+    $b->send_eth($A, $B, 0x0800, 'to the owner');
+    next_is($a, 'to the owner', 'the owner keeps its MAC');
+    $e->close(clean => 1);
+
+    # 4. destination zero or equal to the source
+    $a->send_eth('00:00:00:00:00:00', $A, 0x0800, 'to zero');
+    $a->send_eth($A, $A, 0x0800, 'to itself');
+    bsync($a, $A, 'to zero, to itself', $b, $c, $d);
+    dropped('invalid destinations', dst_invalid => 2);
+
+    # 6. known unicast: to its owner only
+    $a->send_eth($B, $A, 0x0800, 'private');
+    next_is($b, 'private', 'unicast reaches its owner');
+    bsync($a, $A, 'unicast', $b, $c, $d);
+
+    # 6. unknown unicast without bridge ports: dropped
+    $a->send_eth('02:00:00:00:99:99', $A, 0x0800, 'to nobody');
+    bsync($a, $A, 'unknown unicast', $b, $c, $d);
+    dropped('unknown unicast without bridges', unknown_unicast => 1);
+
+    # the port left: its MAC is free again
+    $d->close(clean => 1);
+    my $d2 = $T->peer(mac => $D);
+    ok($d2->ok, 'the MAC of a peer that left can be taken');
+    $a->send_eth($D, $A, 0x0800, 'to the new owner');
+    next_is($d2, 'to the new owner', 'and reaches the new owner');
+
+    my $st = $T->status() || {};
+    my %ids = map { $_->{id} => 1 } @{$st->{peers} || []};
+    is(scalar(keys %ids), scalar(@{$st->{peers} || []}),
+       'peer ids are unique');
+
+    close_all($a, $b, $c, $d2);
+}
+
+
+# rule 5: broadcast and multicast go to every other port, never back
+sub flooding {
+    my $A = '02:00:00:00:01:0a';
+    my $B = '02:00:00:00:01:0b';
+    my $C = '02:00:00:00:01:0c';
+
+    my $a = $T->peer(mac => $A);
+    my $b = $T->peer(mac => $B);
+    my $c = $T->peer(mac => $C);
+
+    reset_drops();
+
+    for my $dst ($BC, '01:00:5e:00:00:fb', '33:33:00:00:00:01',
+                 '03:00:00:00:00:01')
+    {
+        $a->send_eth($dst, $A, 0x0800, "group $dst");
+        next_is($b, "group $dst", "$dst reaches every other peer (b)");
+        next_is($c, "group $dst", "$dst reaches every other peer (c)");
+    }
+
+    # the sender's next frame is someone else's marker: nothing came back
+    bsync($b, $B, 'group frames never go back to the sender', $a, $c);
+    dropped('flooding');
+
+    close_all($a, $b, $c);
+}
+
+
+# rules 3 and 6: bridge ports learn; unknown unicast goes to bridges only
+sub bridges {
+    my $A = '02:00:00:00:02:0a';
+    my $B = '02:00:00:00:02:0b';
+    my $M1 = '02:00:00:00:02:e1';
+    my $M2 = '02:00:00:00:02:e2';
+
+    my $a = $T->peer(mac => $A);
+    my $b = $T->peer(mac => $B);
+    my $r = $T->peer(bridge => 1);
+    my $s = $T->peer(bridge => 1);
+
+    reset_drops();
+
+    # unknown unicast: to every bridge, to no ordinary peer
+    $a->send_eth('02:00:00:00:02:99', $A, 0x0800, 'unknown');
+    next_is($r, 'unknown', 'unknown unicast reaches a bridge');
+    next_is($s, 'unknown', 'and every bridge');
+    bsync($a, $A, 'unknown unicast', $b, $r, $s);
+
+    # learning: frames to a MAC behind a bridge go to that bridge only
+    $r->send_eth($A, $M1, 0x0800, 'from m1');
+    next_is($a, 'from m1', 'a bridge sends from any MAC behind it');
+    $r->send_eth($A, $M2, 0x0800, 'from m2');
+    next_is($a, 'from m2', 'and from another one');
+
+    $a->send_eth($M1, $A, 0x0800, 'to m1');
+    next_is($r, 'to m1', 'a learned MAC: to its bridge');
+    bsync($a, $A, 'a learned MAC', $b, $r, $s);
+
+    my $sp = status_peer_by_mac($M1);
+    ok($sp && $sp->{bridge}, 'the status shows the bridge');
+    is_deeply([sort map { lc } @{$sp ? $sp->{macs} : []}], [$M1, $M2],
+              'with the MACs it learned');
+
+    # a bridge cannot take a live peer's MAC
+    $r->send_eth($B, $A, 0x0800, 'as a');
+    usync($r, $M1, 'a bridge sending from a peer\'s MAC', [$b, $B]);
+    dropped('bridge takeover', mac_taken => 1);
+
+    $b->send_eth($A, $B, 0x0800, 'still a');
+    next_is($a, 'still a', 'the peer keeps its MAC');
+
+    # a station moves from one bridge to another
+    $s->send_eth($A, $M1, 0x0800, 'm1 moved');
+    next_is($a, 'm1 moved', 'a MAC moving between bridges');
+    $a->send_eth($M1, $A, 0x0800, 'to moved m1');
+    next_is($s, 'to moved m1', 'follows the station');
+    bsync($a, $A, 'a moved MAC', $b, $r, $s);
+
+    # unknown unicast from a bridge: to the other bridges only
+    $r->send_eth('02:00:00:00:02:98', $M2, 0x0800, 'unknown from r');
+    next_is($s, 'unknown from r', 'unknown unicast from a bridge reaches '
+            . 'the other bridge');
+    bsync($r, $M2, 'unknown unicast from a bridge', $a, $b, $s);
+
+    # the bridge left: its MACs go
+    $s->close(clean => 1);
+    $r->close(clean => 1);
+    sleep(0.2);
+    ok(!status_peer_by_mac($M2), 'a bridge that left owns no MAC');
+
+    $a->send_eth($M2, $A, 0x0800, 'to a gone MAC');
+    bsync($a, $A, 'to a MAC of a bridge that left', $b);
+    dropped('after the bridges left', unknown_unicast => 1);
+
+    close_all($a, $b);
+}
+
+
+# rule 3: the per-bridge limit
+sub bridge_limit {
+    $T->restart(bridge_macs => 2);
+
+    my $A = '02:00:00:00:03:0a';
+    my @M = map { sprintf('02:00:00:00:03:e%d', $_) } 1 .. 3;
+
+    my $a = $T->peer(mac => $A);
+    my $r = $T->peer(bridge => 1);
+
+    reset_drops();
+
+    $r->send_eth($A, $_, 0x0800, "from $_") for @M;
+    next_is($a, "from $M[0]", 'first MAC of the bridge');
+    next_is($a, "from $M[1]", 'second MAC of the bridge');
+    usync($r, $M[0], 'a third MAC past bridge_macs=2', [$a, $A]);
+    dropped('bridge limit', bridge_limit => 1);
+
+    my $sp = status_peer_by_mac($M[0]);
+    is(scalar @{$sp ? $sp->{macs} : []}, 2, 'the bridge holds 2 MACs');
+
+    close_all($a, $r);
+}
+
+
+# rule 5: --no-broadcast, --no-multicast (broadcast=off, multicast=off)
+sub flood_switches {
+    my $A = '02:00:00:00:04:0a';
+    my $B = '02:00:00:00:04:0b';
+    my $MC = '01:00:5e:00:00:fb';
+
+    $T->restart(broadcast => 0);
+
+    my $a = $T->peer(mac => $A);
+    my $b = $T->peer(mac => $B);
+
+    reset_drops();
+
+    $a->send_eth($BC, $A, 0x0800, 'broadcast');
+    $a->send_eth($MC, $A, 0x0800, 'multicast');
+    next_is($b, 'multicast', 'broadcast off: multicast still floods, '
+            . 'broadcast does not');
+    dropped('broadcast off', broadcast_off => 1);
+
+    close_all($a, $b);
+
+    $T->restart(multicast => 0);
+
+    $a = $T->peer(mac => $A);
+    $b = $T->peer(mac => $B);
+
+    reset_drops();
+
+    $a->send_eth($MC, $A, 0x0800, 'multicast');
+    $a->send_eth('33:33:00:00:00:01', $A, 0x86dd, 'ipv6 multicast');
+    $a->send_eth($BC, $A, 0x0800, 'broadcast');
+    next_is($b, 'broadcast', 'multicast off: broadcast still floods, '
+            . 'multicast does not');
+    dropped('multicast off', multicast_off => 2);
+
+    close_all($a, $b);
+}
+
+
+# rule 7: isolation: peers reach bridges only
+sub isolation {
+    $T->restart(isolation => 1);
+
+    my $A = '02:00:00:00:05:0a';
+    my $B = '02:00:00:00:05:0b';
+    my $M = '02:00:00:00:05:e1';
+
+    my $a = $T->peer(mac => $A);
+    my $b = $T->peer(mac => $B);
+    my $r = $T->peer(bridge => 1);
+
+    reset_drops();
+
+    $a->send_eth($B, $A, 0x0800, 'to b');
+    $a->send_eth($BC, $A, 0x0800, 'broadcast from a');
+    next_is($r, 'broadcast from a', 'isolation: a broadcast reaches the '
+            . 'bridge');
+    dropped('isolation: peer to peer', isolated => 1);
+
+    $r->send_eth($A, $M, 0x0800, 'gateway to a');
+    next_is($a, 'gateway to a', 'isolation: the bridge reaches a peer');
+
+    $a->send_eth($M, $A, 0x0800, 'a to gateway');
+    next_is($r, 'a to gateway', 'isolation: a peer reaches the bridge');
+
+    $r->send_eth($BC, $M, 0x0800, 'broadcast from the gateway');
+    next_is($a, 'broadcast from the gateway', 'a bridge broadcast reaches '
+            . 'peers (a)');
+
+    # b got neither the unicast nor a's broadcast: its next frame is this
+    next_is($b, 'broadcast from the gateway', 'and b, which saw nothing of '
+            . 'a');
+
+    close_all($a, $b, $r);
+}
+
+
+###############################################################################
+# the nginx module as a target
+
+package SwitchCases::Module;
+
+use strict;
+use warnings;
+
+use VpnwsTest;
+
+
+sub params {
+    my (%o) = @_;
+
+    my @p;
+
+    push @p, 'broadcast=off' if defined $o{broadcast} && !$o{broadcast};
+    push @p, 'multicast=off' if defined $o{multicast} && !$o{multicast};
+    push @p, 'isolation=on' if $o{isolation};
+    push @p, "bridge_macs=$o{bridge_macs}" if $o{bridge_macs};
+
+    return join ' ', @p;
+}
+
+
+sub new {
+    my ($class, %o) = @_;
+
+    my $t = VpnwsTest->new();
+    $t->has_module();
+
+    my $self = bless { t => $t }, $class;
+
+    $t->write_file_expand('nginx.conf', $t->switch_conf(params => params(%o)));
+    $t->run();
+
+    return $self;
+}
+
+
+sub name { 'module' }
+sub t { $_[0]{t} }
+
+
+sub restart {
+    my ($self, %o) = @_;
+
+    my $t = $self->{t};
+
+    $t->stop();
+    $t->write_file_expand('nginx.conf', $t->switch_conf(params => params(%o)));
+    $t->run();
+
+    return $self;
+}
+
+
+sub try_peer {
+    my ($self, %o) = @_;
+
+    return $self->{t}->peer(%o);
+}
+
+
+sub peer {
+    my ($self, %o) = @_;
+
+    return $self->{t}->peer_ok(%o);
+}
+
+
+sub status {
+    my ($self) = @_;
+
+    return $self->{t}->status();
+}
+
+
+sub wait_log {
+    my ($self, $re, $timeout, $n) = @_;
+
+    my $t = $self->{t};
+    my $deadline = Time::HiRes::time() + ($timeout || 5);
+
+    while (1) {
+        my @l = $t->error_log_lines($re);
+        return @l if @l > ($n // 0) || Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+
+sub done {
+    my ($self) = @_;
+
+    $self->{t}->done(no_done_testing => 1);
+}
+
+
+1;
