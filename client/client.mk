@@ -28,3 +28,36 @@ $(BUILD)/asan/vpn-ws-client: $(CLIENT_SRCS) $(CLIENT_HDRS) client/client.mk
 
 .PHONY: client
 client: $(BUILD)/vpn-ws-client
+
+# unit tests (run by t/56-client-unit.t) and libFuzzer targets
+CLIENT_LIB_SRCS := $(filter-out client/main.c,$(CLIENT_SRCS))
+
+all: $(BUILD)/client-unit
+
+$(BUILD)/client-unit: client/test_client.c $(CLIENT_LIB_SRCS) $(CLIENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLIENT_ASAN_CC) $(CLIENT_ASAN_FLAGS) $(WARN) $(CPPFLAGS) -Iclient \
+	    -o $@ client/test_client.c $(CLIENT_LIB_SRCS) $(CLIENT_LIBS)
+
+CLIENT_FUZZ_NAMES := $(basename $(notdir $(wildcard client/fuzz_*.c)))
+CLIENT_FUZZ_BINS  := $(CLIENT_FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+
+.PHONY: client-fuzz client-fuzz-smoke
+client-fuzz: $(CLIENT_FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz_client_%: client/fuzz_client_%.c $(CLIENT_LIB_SRCS) \
+    $(CLIENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLIENT_ASAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $(WARN) $(CPPFLAGS) -Iclient -o $@ $< \
+	    $(CLIENT_LIB_SRCS) $(CLIENT_LIBS)
+
+client-fuzz-smoke: $(CLIENT_FUZZ_BINS)
+	@set -e; for t in $(CLIENT_FUZZ_NAMES); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    echo "client-fuzz-smoke: $$t ($(FUZZ_TIME) s)"; \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t \
+	        > $(BUILD)/fuzz/$$t.log 2>&1 \
+	    || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	done

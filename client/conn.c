@@ -24,6 +24,11 @@
 #define VPNWS_NOTSENT_LOWAT  (128 * 1024)
 
 
+/* set by SIGINT/SIGTERM/SIGHUP, which arrive only inside the waits */
+volatile sig_atomic_t  vpnws_quit;
+sigset_t               vpnws_wait_mask;
+
+
 int
 vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline, char *err,
     size_t errlen)

@@ -22,10 +22,6 @@
 #include "vpnws_client.h"
 
 
-volatile sig_atomic_t  vpnws_quit;
-sigset_t               vpnws_wait_mask;
-
-
 static const char  vpnws_usage[] =
 "usage: " VPNWS_CLIENT_NAME " [options] <tap> "
 "<ws[s]://[user:pass@]host[:port]/path>\n"

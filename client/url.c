@@ -94,8 +94,8 @@ vpnws_url_userinfo(const char *s, size_t len, vpnws_url_t *u)
 }
 
 
-int
-vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
+static int
+vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     size_t errlen)
 {
     size_t          len, hlen;
@@ -271,6 +271,23 @@ vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
     }
 
     return 0;
+}
+
+
+int
+vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
+    size_t errlen)
+{
+    if (vpnws_url_parse_parts(text, u, proxy, err, errlen) == 0) {
+        return 0;
+    }
+
+    free(u->basic);
+    free(u->path);
+    u->basic = NULL;
+    u->path = NULL;
+
+    return -1;
 }
 
 

@@ -170,7 +170,8 @@ sub read_file {
 
 # start nginx in namespace "s"; $server is the inside of the server block
 # after the listen lines; %opts: workers, listen (extra listen params),
-# ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn)
+# ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn),
+# switch (more vpnws_switch parameters)
 sub nginx {
     my ($self, %o) = @_;
     my $d = $self->{dir};
@@ -180,6 +181,7 @@ sub nginx {
     my $http = $o{http} || '';
     my $server = $o{server} || '';
     my $loc = $o{loc} || '';
+    my $switch = $o{switch} || '';
 
     $self->write_file('nginx.conf', <<"EOF");
 load_module $BUILD/ngx_http_vpnws_module.so;
@@ -194,7 +196,7 @@ http {
     fastcgi_temp_path $d/fastcgi_temp;
     uwsgi_temp_path $d/uwsgi_temp;
     scgi_temp_path $d/scgi_temp;
-    vpnws_switch office size=1m;
+    vpnws_switch office size=1m $switch;
     $http
     server {
         listen $PORT$lp;

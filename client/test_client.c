@@ -1,0 +1,310 @@
+/*
+ * vpn-ws-client unit tests (TAP for prove): URLs, proxy selection, base64,
+ * HTTP response parsing.  Table-driven; run by t/56-client-unit.t.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpnws_client.h"
+
+
+static int  vpnws_test_n;
+static int  vpnws_test_failed;
+
+
+static int
+vpnws_ok(int pass, const char *what, const char *arg)
+{
+    char    name[256];
+    size_t  i;
+
+    vpnws_test_n++;
+
+    /* a test name stays on its line */
+    for (i = 0; arg[i] && i < sizeof(name) - 1; i++) {
+        name[i] = (arg[i] < 0x20) ? '?' : arg[i];
+    }
+
+    name[i] = '\0';
+
+    printf("%s %d - %s %s\n", pass ? "ok" : "not ok", vpnws_test_n, what,
+           name);
+
+    if (!pass) {
+        vpnws_test_failed++;
+    }
+
+    return pass;
+}
+
+
+typedef struct {
+    const char  *text;
+    int          proxy;
+    const char  *host;         /* NULL: must fail */
+    const char  *port;
+    const char  *authority;
+    const char  *path;
+    const char  *userinfo;     /* decoded "user:pass", or NULL */
+    int          tls;
+    int          literal;
+} vpnws_url_case_t;
+
+
+static const vpnws_url_case_t  vpnws_url_cases[] = {
+    { "ws://h/", 0, "h", "80", "h", "/", NULL, 0, 0 },
+    { "wss://h", 0, "h", "443", "h", "/", NULL, 1, 0 },
+    { "wss://h:443/p?q=1#frag", 0, "h", "443", "h", "/p?q=1", NULL, 1, 0 },
+    { "ws://h:8080", 0, "h", "8080", "h:8080", "/", NULL, 0, 0 },
+    { "ws://h:08080/x", 0, "h", "8080", "h:8080", "/x", NULL, 0, 0 },
+    { "ws://h?x=1", 0, "h", "80", "h", "/?x=1", NULL, 0, 0 },
+    { "ws://h#f", 0, "h", "80", "h", "/", NULL, 0, 0 },
+    { "ws://[::1]:9/v", 0, "::1", "9", "[::1]:9", "/v", NULL, 0, 1 },
+    { "wss://[fd00::1]/", 0, "fd00::1", "443", "[fd00::1]", "/", NULL, 1, 1 },
+    { "ws://1.2.3.4/vpn", 0, "1.2.3.4", "80", "1.2.3.4", "/vpn", NULL, 0,
+      1 },
+    { "ws://vpn.example.com:80/a/b", 0, "vpn.example.com", "80",
+      "vpn.example.com", "/a/b", NULL, 0, 0 },
+    { "ws://u:p%40x@h/", 0, "h", "80", "h", "/", "u:p@x", 0, 0 },
+    { "ws://u:p%3a%3Ax@h/", 0, "h", "80", "h", "/", "u:p::x", 0, 0 },
+    { "ws://u@h/", 0, "h", "80", "h", "/", "u:", 0, 0 },
+    { "ws://a@b:c@h/", 0, "h", "80", "h", "/", "a@b:c", 0, 0 },
+    { "ws://:@h/", 0, "h", "80", "h", "/", ":", 0, 0 },
+    { "ws://u:p@[::1]:1/", 0, "::1", "1", "[::1]:1", "/", "u:p", 0, 1 },
+    { "http://proxy:3128", 1, "proxy", "3128", "proxy:3128", "/", NULL, 0,
+      0 },
+    { "http://proxy/", 1, "proxy", "1080", "proxy:1080", "/", NULL, 0, 0 },
+    { "proxy:8080", 1, "proxy", "8080", "proxy:8080", "/", NULL, 0, 0 },
+    { "http://pu:pp@proxy:1", 1, "proxy", "1", "proxy:1", "/", "pu:pp", 0,
+      0 },
+
+    { "http://h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "wss:/h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws:///x", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://u:p@/x", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:0/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:65536/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:123456/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:12a/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h:-1/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://[::1/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://[zz]/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://[::1]x/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://::1/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h x/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h\r\nX: y/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h/a b", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://h/a\r\nX: y", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://u:%4@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://u:%zz@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "ws://u:%00@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { "https://proxy/", 1, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0 }
+};
+
+
+static void
+vpnws_test_urls(void)
+{
+    int                       rc, pass;
+    char                      err[VPNWS_ERRLEN], basic[256];
+    vpnws_url_t               u;
+    const vpnws_url_case_t   *c;
+
+    for (c = vpnws_url_cases; c->text; c++) {
+        rc = vpnws_url_parse(c->text, &u, c->proxy, err, sizeof(err));
+
+        if (c->host == NULL) {
+            vpnws_ok(rc == -1 && err[0] != '\0', "URL rejected", c->text);
+            continue;
+        }
+
+        if (!vpnws_ok(rc == 0, "URL parsed", c->text)) {
+            printf("# %s\n", err);
+            continue;
+        }
+
+        pass = strcmp(u.host, c->host) == 0
+               && strcmp(u.port, c->port) == 0
+               && strcmp(u.authority, c->authority) == 0
+               && strcmp(u.path, c->path) == 0
+               && u.tls == c->tls && u.literal == c->literal;
+
+        if (c->userinfo) {
+            vpnws_base64((const uint8_t *) c->userinfo, strlen(c->userinfo),
+                         basic);
+            pass = pass && u.basic && strcmp(u.basic, basic) == 0;
+
+        } else {
+            pass = pass && u.basic == NULL;
+        }
+
+        if (!vpnws_ok(pass, "URL parts", c->text)) {
+            printf("# host \"%s\" port \"%s\" authority \"%s\" path \"%s\" "
+                   "tls %d literal %d basic \"%s\"\n", u.host, u.port,
+                   u.authority, u.path, u.tls, u.literal,
+                   u.basic ? u.basic : "(null)");
+        }
+
+        free(u.path);
+        free(u.basic);
+    }
+}
+
+
+static void
+vpnws_test_no_proxy(void)
+{
+    size_t         i;
+    char           err[VPNWS_ERRLEN];
+    vpnws_conf_t   conf;
+
+    static const struct {
+        const char  *url;
+        const char  *no_proxy;
+        int          proxied;
+    } cases[] = {
+        { "ws://h.example.com/", NULL, 1 },
+        { "ws://h.example.com/", "", 1 },
+        { "ws://h.example.com/", "*", 0 },
+        { "ws://h.example.com/", "example.com", 0 },
+        { "ws://h.example.com/", ".example.com", 0 },
+        { "ws://example.com/", ".example.com", 0 },
+        { "ws://h.example.com/", "other.org, example.com:80", 0 },
+        { "ws://h.example.com/", "ample.com", 1 },
+        { "ws://H.EXAMPLE.COM/", "example.com", 0 },
+        { "ws://10.0.0.1/", "10.0.0.1", 0 },
+        { "ws://10.0.0.11/", "0.0.0.1", 1 },
+        { "ws://[::1]/", "::1", 0 },
+        { "ws://[::1]/", "[::1]:80", 0 },
+        { "wss://h.example.com/", NULL, 0 },    /* only $http_proxy set */
+    };
+
+    setenv("http_proxy", "http://proxy:3128", 1);
+    unsetenv("https_proxy");
+    unsetenv("HTTPS_PROXY");
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&conf, 0, sizeof(vpnws_conf_t));
+
+        if (cases[i].no_proxy) {
+            setenv("no_proxy", cases[i].no_proxy, 1);
+
+        } else {
+            unsetenv("no_proxy");
+        }
+
+        unsetenv("NO_PROXY");
+
+        if (vpnws_url_parse(cases[i].url, &conf.url, 0, err, sizeof(err))
+            != 0
+            || vpnws_proxy_from_env(&conf, err, sizeof(err)) != 0)
+        {
+            vpnws_ok(0, "proxy selection", cases[i].url);
+            continue;
+        }
+
+        vpnws_ok(conf.use_proxy == (unsigned) cases[i].proxied,
+                 cases[i].proxied ? "proxied:" : "direct:", cases[i].url);
+
+        free(conf.url.path);
+        free(conf.proxy.path);
+    }
+
+    unsetenv("http_proxy");
+    unsetenv("no_proxy");
+}
+
+
+static void
+vpnws_test_base64(void)
+{
+    size_t  i;
+    char    out[32];
+
+    static const char  *cases[][2] = {
+        { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+        { "foobar", "Zm9vYmFy" }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vpnws_base64((const uint8_t *) cases[i][0], strlen(cases[i][0]), out);
+        vpnws_ok(strcmp(out, cases[i][1]) == 0, "base64", cases[i][1]);
+    }
+}
+
+
+static void
+vpnws_test_http(void)
+{
+    size_t        i, len;
+    char          line[256];
+    const char   *v, *h;
+
+    static const struct {
+        const char  *text;
+        int          status;
+    } lines[] = {
+        { "HTTP/1.1 101 Switching Protocols\r\n\r\n", 101 },
+        { "HTTP/1.0 404 Not Found\r\n\r\n", 404 },
+        { "HTTP/1.1 426 \r\n\r\n", 426 },
+        { "HTTP/1.1 599 x\r\n\r\n", 599 },
+        { "HTTP/2 200\r\n\r\n", -1 },
+        { "HTTP/1.1 99 x\r\n\r\n", -1 },
+        { "HTTP/1.1 1a1 x\r\n\r\n", -1 },
+        { "HTTP/1.1 600 x\r\n\r\n", -1 },
+        { "SSH-2.0-OpenSSH_9\r\n\r\n", -1 },
+        { "\r\n\r\n", -1 },
+    };
+
+    for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        vpnws_ok(vpnws_http_status((const uint8_t *) lines[i].text,
+                                   strlen(lines[i].text), line, sizeof(line))
+                 == lines[i].status, "status line", line);
+    }
+
+    h = "HTTP/1.1 101 Upgrade: no\r\n"
+        "X-Upgrade: wrong\r\n"
+        "upgrade:   WebSocket  \r\n"
+        "Connection: keep-alive, Upgrade\r\n"
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+        "Empty:\r\n"
+        "\r\n";
+
+    v = vpnws_http_header((const uint8_t *) h, strlen(h), "Upgrade", &len);
+    vpnws_ok(v && len == 9 && strncmp(v, "WebSocket", 9) == 0,
+             "header", "Upgrade (case, spaces, not X-Upgrade, not status)");
+
+    v = vpnws_http_header((const uint8_t *) h, strlen(h),
+                          "Sec-WebSocket-Accept", &len);
+    vpnws_ok(v && len == 28, "header", "Sec-WebSocket-Accept");
+
+    v = vpnws_http_header((const uint8_t *) h, strlen(h), "Empty", &len);
+    vpnws_ok(v && len == 0, "header", "empty value");
+
+    v = vpnws_http_header((const uint8_t *) h, strlen(h), "Missing", &len);
+    vpnws_ok(v == NULL, "header", "missing");
+
+    v = vpnws_http_header((const uint8_t *) h, 30, "upgrade", &len);
+    vpnws_ok(v == NULL, "header", "beyond the header length");
+}
+
+
+int
+main(void)
+{
+    vpnws_test_urls();
+    vpnws_test_no_proxy();
+    vpnws_test_base64();
+    vpnws_test_http();
+
+    printf("1..%d\n", vpnws_test_n);
+
+    return vpnws_test_failed ? 1 : 0;
+}
