@@ -92,6 +92,12 @@ my @refused = $e->client_log($p) =~ /Connection refused/g;
 is(scalar @refused, 1, 'the failure is logged once, not at every retry');
 is($e->stop_client($p), 0, 'SIGTERM: exit code 0');
 
+$p = $e->client('a', tap => 'vpn9', url => 'ws://no-such-host.invalid/vpn');
+ok($e->wait_log($p, qr/cannot resolve "no-such-host\.invalid": .*; retrying/),
+    'DNS failure reported and retried');
+ok(!defined $e->wait_exit($p, 0.5), 'still running');
+is($e->stop_client($p), 0, 'stopped');
+
 # not root: no permission for /dev/net/tun
 my ($out, $rc) = $e->sh('a', "setpriv --reuid=65534 --regid=65534 --clear-groups"
     . " $E2E::BUILD/vpn-ws-client vpn9 ws://10.213.1.1/vpn", 1);
