@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use IO::Select;
+use IO::Socket::INET;
 use IO::Socket::UNIX;
 use POSIX qw(WNOHANG);
 use Socket qw(SOCK_STREAM);
@@ -88,8 +89,7 @@ sub run {
             die "vpn-ws exited at start (status $?):\n" . $self->log_text();
         }
 
-        my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM,
-                                      Peer => $self->{socket});
+        my $s = $self->connect_raw(1);
         if ($s) {
             close $s;
             last;
@@ -189,13 +189,22 @@ sub wait_log {
 }
 
 
-# a raw connection to the daemon's socket
+# a raw connection to the daemon's socket (unix path or host:port)
 sub connect_raw {
-    my ($self) = @_;
+    my ($self, $may_fail) = @_;
 
-    my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM,
-                                  Peer => $self->{socket})
-        or die "connect $self->{socket}: $!\n";
+    my $spec = $self->{socket};
+    my $s;
+
+    if ($spec =~ m{^[/.]} || $spec !~ /:/) {
+        $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $spec);
+
+    } else {
+        $s = IO::Socket::INET->new(PeerAddr => $spec, Proto => 'tcp',
+                                   Timeout => 3);
+    }
+
+    die "connect $spec: $!\n" unless $s || $may_fail;
 
     return $s;
 }
@@ -239,7 +248,7 @@ sub _cleanup {
     return if $self->{cleaned}++;
 
     $self->stop(timeout => 3) if $self->{pid};
-    unlink $self->{socket} if -S $self->{socket};
+    unlink $self->{socket} if $self->{socket} =~ m{^/} && -S $self->{socket};
 
     delete $LIVE{"$self"};
 }
