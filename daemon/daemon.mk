@@ -34,6 +34,9 @@ vpn-ws-asan: $(BUILD)/asan/vpn-ws
 
 INSTALL_BINS += $(BUILD)/vpn-ws
 
+# the suite runs the static build and the ASan build too (t/6*.t)
+nginx-test: $(BUILD)/vpn-ws $(BUILD)/vpn-ws-static $(BUILD)/asan/vpn-ws
+
 $(BUILD)/vpn-ws: $(DAEMON_SRCS) $(DAEMON_CORE) $(DAEMON_HDRS) daemon/daemon.mk
 	@mkdir -p $(@D)
 	$(CC) $(DAEMON_FLAGS) $(CFLAGS) $(WARN) -o $@.tmp $(DAEMON_SRCS) \

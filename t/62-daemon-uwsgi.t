@@ -19,9 +19,15 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Daemon;
+use VpnwsTest;
 use VpnwsWS qw(eth_parse);
 
 Daemon::has_daemon();
+
+# the parser's robustness is best seen under ASan + UBSan
+$Daemon::BINARY = "$VpnwsTest::BUILD/asan/vpn-ws"
+    if !$ENV{TEST_VPNWS_DAEMON} && -x "$VpnwsTest::BUILD/asan/vpn-ws";
+note("daemon: $Daemon::BINARY");
 
 my $target = Daemon::Target->new();
 my $d = $target->daemon;
