@@ -79,7 +79,48 @@ $a->send_eth(mac(1), mac(0), 0x0800, 'marker');
 is(payload($b->recv_eth(3)), 'marker', 'after the second reload, unicast');
 ok($b->expect_nothing(0.3), 'and broadcast=off applies');
 
-$a->close(clean => 1);
-$b->close(clean => 1);
+# a reload that resizes the zone and adds a second switch
+$t->write_file_expand('nginx.conf',
+    $t->switch_conf(workers => 2, reuseport => 1,
+                    params => 'size=2m peers=100',
+                    http => '    vpnws_switch two;',
+                    server => '        location /two { vpnws two; }'));
+@old = $t->reload(workers => 2);
+@codes = map { $_->recv_close(5) // 'none' } $a, $b;
+is("@codes", '1001 1001', 'third reload (new zone size): Close 1001');
+$_->close() for $a, $b;
+ok($t->wait_pids_gone(10, @old), 'third reload: old workers exit');
+
+$a = $t->peer_ok(mac => mac(0));
+$b = $t->peer_ok(mac => mac(1));
+my $c = $t->peer_ok(path => '/two', mac => mac(0));
+my $d = $t->peer_ok(path => '/two', mac => mac(1));
+
+$a->send_eth('ff:ff:ff:ff:ff:ff', mac(0), 0x0806, 'bcast');
+is(payload($b->recv_eth(3)), 'bcast', 'the resized switch works');
+$c->send_eth(mac(1), mac(0), 0x0800, 'two');
+is(payload($d->recv_eth(3)), 'two', 'the added switch works');
+ok($a->expect_nothing(0.2) && $b->expect_nothing(0.1), 'apart');
+is($t->status->{peers_max}, 100, 'status: peers_max=100 after the reload');
+
+# and a reload back to no vpnws at all
+$t->write_file_expand('nginx.conf', <<'EOC');
+%%TEST_GLOBALS%%
+worker_processes 2;
+events { }
+http {
+    %%TEST_GLOBALS_HTTP%%
+    server {
+        listen 127.0.0.1:%%PORT_8080%% reuseport;
+        location / { return 200 "no vpn here"; }
+    }
+}
+EOC
+@old = $t->reload(workers => 2);
+@codes = map { $_->recv_close(5) // 'none' } $a, $b, $c, $d;
+is("@codes", '1001 1001 1001 1001', 'reload without vpnws: Close 1001');
+$_->close() for $a, $b, $c, $d;
+ok($t->wait_pids_gone(10, @old), 'and the old workers exit');
+like($t->http_get('/'), qr/no vpn here/, 'the new config serves');
 
 $t->done();
