@@ -6,6 +6,19 @@ package VpnwsTest;
 # our child, and a check for unexpected [alert]/[crit]/[emerg] lines at the
 # end.  Whatever happens to the test (die, signal, timeout), the END block
 # stops every nginx it started and kills leftover workers.
+#
+#   my $t = VpnwsTest->start_switch(params => 'max_frame=2k', workers => 2,
+#                                   reuseport => 1);
+#   my $a = $t->peer_ok(mac => '02:00:00:00:00:01');   # VpnwsWS, 101
+#   my $st = $t->status;                                # decoded JSON
+#   $t->done();                 # stop, "no alerts" tests, done_testing
+#
+# or by hand: new, has_module, write_file_expand('nginx.conf', $conf) with
+# %%TEST_GLOBALS%%, %%TEST_GLOBALS_HTTP%%, %%PORT_8080%%, %%PREFIX%%
+# (load_module is prepended unless %%LOAD_MODULE%% places it), run.
+# Environment: VPNWS_BUILD (the module's directory), TEST_NGINX_BINARY,
+# TEST_KEEP=1 (keep the prefix), TEST_VERBOSE_LOG=1 (print error.log),
+# TEST_VPNWS_TIMEOUT (the per-file watchdog, seconds).
 
 use strict;
 use warnings;
