@@ -170,6 +170,10 @@ vpnws_frag_free(void *ctx, uint8_t *buf)
 }
 
 
+static int vpnws_sock_flush(vpnws_client_t *cl, int64_t now, char *err,
+    size_t errlen);
+
+
 static const vpnws_ws_handler_t  vpnws_handler = {
     vpnws_on_message,
     vpnws_on_control,
@@ -182,7 +186,7 @@ static int
 vpnws_process_input(vpnws_client_t *cl, char *err, size_t errlen)
 {
     char     scratch[VPNWS_ERRLEN];
-    uint8_t  close[VPNWS_WS_CLOSE_FRAME];
+    uint8_t  payload[2 + 64];
     ssize_t  n;
     size_t   len;
 
@@ -197,10 +201,19 @@ vpnws_process_input(vpnws_client_t *cl, char *err, size_t errlen)
         snprintf(err, errlen, "websocket protocol error from the server: %s",
                  cl->reader.error ? cl->reader.error : "?");
 
-        len = vpnws_ws_close_frame(close, cl->reader.code, cl->reader.error,
-                                   vpnws_next_mask(cl));
-        (void) vpnws_conn_write(&cl->conn, close, len, scratch,
-                                sizeof(scratch));
+        /* say why, best effort: the connection ends anyway */
+        payload[0] = (uint8_t) (cl->reader.code >> 8);
+        payload[1] = (uint8_t) cl->reader.code;
+        len = cl->reader.error ? strlen(cl->reader.error) : 0;
+        len = len < 64 ? len : 64;
+        if (len) {
+            memcpy(payload + 2, cl->reader.error, len);
+        }
+
+        if (vpnws_send(cl, VPNWS_WS_OP_CLOSE, payload, 2 + len) == 0) {
+            (void) vpnws_sock_flush(cl, vpnws_now_ms(), scratch,
+                                    sizeof(scratch));
+        }
 
         return -1;
     }
