@@ -22,6 +22,8 @@ DAEMON_TAP    := -DVPNWSD_HAVE_TAP=1
 endif
 endif
 
+# CORE_SRCS may list some of these already
+DAEMON_CORE   := $(sort $(DAEMON_CORE))
 DAEMON_FLAGS  := $(CPPFLAGS) -Idaemon $(DAEMON_TAP)
 
 .PHONY: vpn-ws vpn-ws-static vpn-ws-asan

@@ -54,10 +54,12 @@ vpnwsd_buf_get(void **list, uint32_t *n, size_t size)
 }
 
 
+/* spares are kept up to the number of peers: a flood to every peer, the
+ * common burst, then finds a buffer for each without malloc */
 static void
 vpnwsd_buf_put(void **list, uint32_t *n, void *b)
 {
-    if (*n >= VPNWSD_FREE_KEEP) {
+    if (*n >= VPNWSD_FREE_KEEP && *n > vpnwsd.npeers) {
         free(b);
         return;
     }
@@ -163,6 +165,11 @@ vpnwsd_port_add(vpnwsd_conn_t *c)
     vpnwsd.slots[i] = c;
 
     c->state.port.id = vpnwsd.next_id++;
+
+    if (vpnwsd.next_id == 0) {
+        /* after 2^32 peers: 0 marks a free table entry */
+        vpnwsd.next_id = 1;
+    }
     c->state.port.slot = i;
     c->state.port.worker = 0;
     c->in_switch = 1;

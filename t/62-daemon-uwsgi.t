@@ -216,13 +216,35 @@ my $r = refused_handshake('version 8', 426,
                           @$ok_vars, HTTP_SEC_WEBSOCKET_VERSION => '8');
 like($r, qr/\r\nSec-WebSocket-Version: 13\r\n/, '426 names version 13');
 
-# accepted straight from the socket: the 101 with the RFC 6455 example
-$r = handshake_direct(@$ok_vars, HTTP_X_VPN_WS_MAC => '02:00:00:00:06:0c',
-                      REMOTE_ADDR => '192.0.2.7', REMOTE_USER => 'alice',
-                      HTTPS_DN => 'CN=alice');
-like($r, qr{^HTTP/1\.1 101 Switching Protocols\r\n}, 'a direct handshake: 101');
-like($r, qr{\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n},
-     'with the right Sec-WebSocket-Accept');
+# accepted straight from the socket: the 101 with the RFC 6455 example,
+# and the identity variables in the status
+{
+    my $s = $d->connect_raw();
+    syswrite($s, uwsgi(0, @$ok_vars, HTTP_X_VPN_WS_MAC => '02:00:00:00:06:0c',
+                       REMOTE_ADDR => '192.0.2.7', REMOTE_USER => 'alice',
+                       HTTPS_DN => 'CN=alice,O="x\\y"'));
+
+    my $r = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time() + 3;
+    while ($r !~ /\r\n\r\n/ && time() < $deadline) {
+        last unless $sel->can_read($deadline - time());
+        last unless sysread($s, $r, 65536, length $r);
+    }
+
+    like($r, qr{^HTTP/1\.1 101 Switching Protocols\r\n},
+         'a direct handshake: 101');
+    like($r, qr{\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n},
+         'with the right Sec-WebSocket-Accept');
+
+    my ($pd) = grep { lc($_->{MAC} // '') eq '02:00:00:00:06:0c' }
+        @{($target->status() || {})->{peers} || []};
+    is($pd && $pd->{REMOTE_ADDR}, '192.0.2.7', 'status: REMOTE_ADDR');
+    is($pd && $pd->{REMOTE_USER}, 'alice', 'status: REMOTE_USER');
+    is($pd && $pd->{DN}, 'CN=alice,O="x\\y"', 'status: HTTPS_DN, escaped');
+
+    close $s;
+}
 
 pair_ok('after the bad handshakes');
 
