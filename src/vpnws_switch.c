@@ -247,6 +247,8 @@ vpnws_switch_fresh(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     i = vpnws_switch_slot(smac, VPNWS_FRESH);
 
     return src->fresh_at[i] == ctx->now
+           && src->fresh_version[i]
+              == __atomic_load_n(&ctx->table->version, __ATOMIC_ACQUIRE)
            && vpnws_mac_eq(src->fresh_mac[i], smac);
 }
 
@@ -267,6 +269,7 @@ vpnws_switch_source(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         if (d->action != VPNWS_FWD_DROP) {
             memcpy(src->fresh_mac[i], smac, VPNWS_MAC_LEN);
             src->fresh_at[i] = ctx->now;
+            src->fresh_version[i] = ctx->table->version;
         }
 
         return;

@@ -94,9 +94,10 @@ typedef struct {
     unsigned        taken_logged:1;
     uint32_t        nmacs;          /* bridge: MACs learned (upper bound) */
     uint32_t        recount;        /* bridge: next recount, host seconds */
-    /* bridge: source MACs already refreshed this second */
+    /* bridge: source MACs refreshed this second, table unchanged since */
     uint8_t         fresh_mac[VPNWS_FRESH][VPNWS_MAC_LEN];
     uint32_t        fresh_at[VPNWS_FRESH];
+    uint64_t        fresh_version[VPNWS_FRESH];
 } vpnws_port_state_t;
 
 
