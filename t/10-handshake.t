@@ -83,6 +83,15 @@ $ws = $t->peer(headers => [Connection => 'keep-alive, Upgrade'],
 is($ws->status, 101, 'Connection: keep-alive, Upgrade: 101');
 $ws->close(clean => 1);
 
+# MAC spellings: upper case and dashes are the same address
+$ws = $t->peer(mac => '02:AB:CD:00:00:01');
+is($ws->status, 101, 'X-vpn-ws-MAC in upper case: 101');
+my $dash = $t->peer(mac => '02-ab-cd-00-00-01');
+is($dash->status, 409, 'the same MAC with dashes is the same address: 409');
+my $st = $t->status_peer('02:ab:cd:00:00:01');
+ok($st, 'status lists it') or diag(explain($t->status));
+$ws->close(clean => 1);
+
 serves('accepted handshakes');
 
 
