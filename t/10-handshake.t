@@ -86,8 +86,8 @@ $ws->close(clean => 1);
 # MAC spellings: upper case and dashes are the same address
 $ws = $t->peer(mac => '02:AB:CD:00:00:01');
 is($ws->status, 101, 'X-vpn-ws-MAC in upper case: 101');
-my $dash = $t->peer(mac => '02-ab-cd-00-00-01');
-is($dash->status, 409, 'the same MAC with dashes is the same address: 409');
+refused($t->peer(mac => '02-ab-cd-00-00-01'), 409,
+        'the same MAC with dashes is the same address');
 my $st = $t->status_peer('02:ab:cd:00:00:01');
 ok($st, 'status lists it') or diag(explain($t->status));
 $ws->close(clean => 1);
