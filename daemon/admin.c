@@ -110,6 +110,9 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
     vpnws_json_peer_t   jp;
     vpnws_mac_entry_t  *e;
 
+    static const char  nomem[] = "{\"status\":\"error\",\"error\":"
+                                 "\"no memory\"}\n";
+
     /* aged MACs are gone even if nothing looked them up yet */
     vpnwsd_switch_expire();
 
@@ -254,10 +257,8 @@ nomem:
     free(macs);
 
     vpnwsd_log(VPNWSD_LOG_ERR, "admin: no memory for the peer list");
-    vpnwsd_admin_send(c, "500 Internal Server Error",
-                      "{\"status\":\"error\",\"error\":\"no memory\"}\n",
-                      sizeof("{\"status\":\"error\",\"error\":\"no memory\"}\n")
-                      - 1, head_only);
+    vpnwsd_admin_send(c, "500 Internal Server Error", nomem,
+                      sizeof(nomem) - 1, head_only);
 }
 
 

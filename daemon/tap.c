@@ -22,12 +22,11 @@
 int
 vpnwsd_tap_open(void)
 {
-    int              fd, rc;
-    char             err[256];
-    uint8_t          mac[VPNWS_MAC_LEN];
-    vpnwsd_conn_t   *c;
-    vpnws_switch_ctx_t  ctx;
-    char             text[VPNWS_MAC_STR_LEN + 1];
+    int                  fd, rc;
+    char                 err[256], text[VPNWS_MAC_STR_LEN + 1];
+    uint8_t              mac[VPNWS_MAC_LEN];
+    vpnwsd_conn_t       *c;
+    vpnws_switch_ctx_t   ctx;
 
     fd = vpnws_tap_open(vpnwsd.tuntap, 0, vpnwsd.tap_name, err, sizeof(err));
     if (fd == -1) {

@@ -87,8 +87,8 @@ pair_ok('at start');
 ###############################################################################
 # malformed packets
 
-refused_packet('truncated header', "\x00\x10", qr/closed after 2 bytes of a packet/,
-               half_close => 1);
+refused_packet('truncated header', "\x00\x10",
+               qr/closed after 2 bytes of a packet/, half_close => 1);
 
 my $full = uwsgi(0, @$ok_vars);
 refused_packet('truncated variables', substr($full, 0, length($full) - 5),

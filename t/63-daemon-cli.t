@@ -69,8 +69,8 @@ for my $opt (qw(--tuntap --bridge --exec --no-broadcast --no-multicast
 is($rc, 0, '--version exits 0');
 like($out, qr/^vpn-ws \d+\.\d+\.\d+/, '--version prints the version');
 
-for my $case ([['--frobnicate', "$dir/x.sock"], qr/unknown option "--frobnicate"/,
-               'an unknown option'],
+for my $case ([['--frobnicate', "$dir/x.sock"],
+               qr/unknown option "--frobnicate"/, 'an unknown option'],
               [['--max-frame'], qr/needs an argument/, 'a missing argument'],
               [['--max-frame', 'lots', "$dir/x.sock"], qr/invalid --max-frame/,
                'a bad number'],
