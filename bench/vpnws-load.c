@@ -959,6 +959,7 @@ struct relay_conn_s {
     size_t          pos;
     size_t          last;
     int             hello;
+    uint32_t        events;     /* what epoll watches now */
     uint8_t         id[4];
 };
 
@@ -966,11 +967,19 @@ struct relay_conn_s {
 static void
 relay_mod(int ep, relay_conn_t *c)
 {
+    uint32_t            want;
     struct epoll_event  ev;
 
     /* read while our buffer is empty; write while the other's is not */
-    ev.events = (c->pos == c->last ? EPOLLIN : 0)
-                | (c->other && c->other->pos < c->other->last ? EPOLLOUT : 0);
+    want = (c->pos == c->last ? EPOLLIN : 0)
+           | (c->other && c->other->pos < c->other->last ? EPOLLOUT : 0);
+
+    if (want == c->events) {
+        return;
+    }
+
+    c->events = want;
+    ev.events = want;
     ev.data.ptr = c;
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -1006,6 +1015,7 @@ relay_main(int lfd)
                 c = calloc(1, sizeof(relay_conn_t));
                 c->fd = fd;
                 c->buf = malloc(65536);
+                c->events = EPOLLIN;
                 ev.events = EPOLLIN;
                 ev.data.ptr = c;
                 epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
