@@ -35,6 +35,7 @@ static const uint8_t  MAC_E[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0e };
 static const uint8_t  MAC_F[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0f };
 static const uint8_t  MAC_G[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
 static const uint8_t  MAC_H[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x11 };
+static const uint8_t  MAC_GW[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t  MAC_U[6] = { 0x02, 0x00, 0x00, 0x00, 0x99, 0x99 };
 static const uint8_t  ZERO[6] = { 0, 0, 0, 0, 0, 0 };
 static const uint8_t  BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -289,10 +290,10 @@ table_sane(const vpnws_mactab_t *t)
 /* the rules, table driven over a fixed topology */
 
 
-enum { P1, P2, P3, P4, BR, TAP, NPORTS };
+enum { P1, P2, P3, P4, BR, TAP, GW, NPORTS };
 
 static const char  *port_names[NPORTS] = {
-    "P1", "P2", "P3", "P4", "BR", "TAP"
+    "P1", "P2", "P3", "P4", "BR", "TAP", "GW"
 };
 
 
@@ -315,6 +316,7 @@ topology(sw_t *s, vpnws_port_state_t *ports)
     port_init(&ports[P4], 14, 0);
     port_init(&ports[BR], 21, VPNWS_PORT_BRIDGE);
     port_init(&ports[TAP], 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
+    port_init(&ports[GW], 2, VPNWS_PORT_TAP);
     s->ctx.bridges = 2;
 
     sw_send(s, &ports[P1], BCAST, MAC_A, &d);
@@ -323,6 +325,7 @@ topology(sw_t *s, vpnws_port_state_t *ports)
     sw_send(s, &ports[BR], BCAST, MAC_C, &d);
     sw_send(s, &ports[BR], BCAST, MAC_D, &d);
     sw_send(s, &ports[TAP], BCAST, MAC_G, &d);
+    sw_send(s, &ports[GW], BCAST, MAC_GW, &d);
 
     for (i = 0; i < NPORTS; i++) {
         ports[i].taken_logged = 0;
@@ -398,6 +401,9 @@ static const rule_case_t  rules_default[] = {
     { "6: peer to claimed peer", P1, MAC_E, MAC_A, 0, UNI(P3) },
     { "6: peer to a MAC behind the bridge", P1, MAC_C, MAC_A, 0, UNI(BR) },
     { "6: peer to a MAC behind the tap", P2, MAC_G, MAC_B, 0, UNI(TAP) },
+    { "6: peer to the gateway tap", P2, MAC_GW, MAC_B, 0, UNI(GW) },
+    { "6: gateway tap, unknown unicast: to the bridges", GW, MAC_U, MAC_GW,
+      0, BRIDGES },
     { "6: bridge to peer", BR, MAC_A, MAC_C, 0, UNI(P1) },
     { "6: bridge to tap", BR, MAC_G, MAC_D, 0, UNI(TAP) },
     { "6: tap to bridge", TAP, MAC_D, MAC_G, 0, UNI(BR) },
@@ -429,6 +435,10 @@ static const rule_case_t  rules_isolation[] = {
       BRIDGES },
     { "7: broadcast (switch_to filters)", P1, BCAST, MAC_A, 0, FLOOD },
     { "7: still no source spoofing", P1, MAC_C, MAC_F, 0, DROP(SPOOFED) },
+    { "7: peer to the gateway tap", P1, MAC_GW, MAC_A, 0, UNI(GW) },
+    { "7: gateway tap to peer", GW, MAC_B, MAC_GW, 0, UNI(P2) },
+    { "7: the gateway tap owns one MAC", GW, MAC_B, MAC_U, 0,
+      DROP(SPOOFED) },
 };
 
 
@@ -576,6 +586,13 @@ static const to_case_t  to_cases[] = {
     { P1, VPNWS_FWD_BRIDGES, BR, 1, 1 },
     { P1, VPNWS_FWD_BRIDGES, P2, 1, 0 },
     { P1, VPNWS_FWD_UNICAST, P2, 0, 1 },
+    /* the server tap without tap_bridge (gateway): not a bridge port */
+    { P1, VPNWS_FWD_FLOOD, GW, 1, 1 },
+    { P1, VPNWS_FWD_UNICAST, GW, 1, 1 },
+    { GW, VPNWS_FWD_FLOOD, P1, 1, 1 },
+    { P1, VPNWS_FWD_BRIDGES, GW, 0, 0 },
+    { GW, VPNWS_FWD_BRIDGES, BR, 1, 1 },
+    { GW, VPNWS_FWD_FLOOD, GW, 0, 0 },
 };
 
 
@@ -592,6 +609,7 @@ test_switch_to(void)
     port_init(&ports[P4], 14, 0);
     port_init(&ports[BR], 21, VPNWS_PORT_BRIDGE);
     port_init(&ports[TAP], 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
+    port_init(&ports[GW], 2, VPNWS_PORT_TAP);
 
     memset(&conf, 0, sizeof(conf));
     conf.broadcast = 1;
