@@ -24,6 +24,7 @@ static void vpnwsd_free_dead(void);
 
 
 static vpnwsd_conn_t  vpnwsd_listener;
+static int            vpnwsd_accept_paused;
 
 
 int
@@ -40,6 +41,7 @@ vpnwsd_loop_init(void)
 
     vpnwsd_listener.fd = vpnwsd.listen_fd;
     vpnwsd_listener.kind = VPNWSD_LISTENER;
+    vpnwsd_listener.events = EPOLLIN;
 
     ev.events = EPOLLIN;
     ev.data.ptr = &vpnwsd_listener;
@@ -274,8 +276,16 @@ vpnwsd_accept(void)
                 return;
             }
 
-            vpnwsd_log(VPNWSD_LOG_ERR, "accept4() failed: %s",
-                       strerror(errno));
+            vpnwsd_log(VPNWSD_LOG_ERR, "accept4() failed: %s%s",
+                       strerror(errno),
+                       (errno == EMFILE || errno == ENFILE)
+                       ? ", not accepting for a second" : "");
+
+            /* level-triggered: a listener we cannot serve would spin */
+            if (vpnwsd_conn_events(&vpnwsd_listener, 0) == 0) {
+                vpnwsd_accept_paused = 1;
+            }
+
             return;
         }
 
@@ -487,6 +497,12 @@ vpnwsd_tick(void)
 {
     vpnwsd_conn_t   *c, *next;
     static int64_t   expire;
+
+    if (vpnwsd_accept_paused
+        && vpnwsd_conn_events(&vpnwsd_listener, EPOLLIN) == 0)
+    {
+        vpnwsd_accept_paused = 0;
+    }
 
     if (vpnwsd.now >= expire) {
         vpnwsd_switch_expire();

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <openssl/crypto.h>
@@ -344,6 +345,19 @@ vpnwsd_drop_privileges(void)
 }
 
 
+/* a websocket is a descriptor for days: take every one we may have */
+static void
+vpnwsd_raise_nofile(void)
+{
+    struct rlimit  rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+
 static void
 vpnwsd_signal(int signo)
 {
@@ -406,6 +420,7 @@ main(int argc, char **argv)
     int  rc;
 
     vpnwsd_parse(argc, argv);
+    vpnwsd_raise_nofile();
 
     if (vpnwsd_signals() != 0) {
         vpnwsd_log(VPNWSD_LOG_ERR, "sigaction() failed: %s",

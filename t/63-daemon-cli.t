@@ -138,6 +138,52 @@ ok(-f $file && -s $file == 5, 'the file is left alone');
 
 
 ###############################################################################
+# out of descriptors: accept pauses instead of spinning, then recovers
+
+{
+    my $dl = Daemon->start($t, socket => "$dir/nofile.sock",
+                           log => "$dir/daemon-nofile.log",
+                           wrap => ['sh', '-c', 'ulimit -n 16; exec "$@"',
+                                    'sh']);
+
+    my @c = map { $dl->connect_raw() } 1 .. 20;
+
+    my @l = $dl->wait_log(qr/accept4\(\) failed: .*not accepting for a/, 3);
+    ok(@l, 'out of descriptors: logged');
+
+    my $cpu = sub {
+        open my $fh, '<', '/proc/' . $dl->pid . '/stat' or return 0;
+        my $st = <$fh>;
+        close $fh;
+        $st =~ s/^.*\)\s+//s;
+        my @f = split ' ', $st;
+        return $f[11] + $f[12];
+    };
+
+    my $before = $cpu->();
+    sleep(1);
+    ok($cpu->() - $before < 50, 'out of descriptors: no busy loop');
+
+    close $_ for @c;
+
+    my $answered = 0;
+    my $deadline = time() + 10;
+
+    while (!$answered && time() < $deadline) {
+        my $s = $dl->connect_raw(1) or next;
+        syswrite($s, Daemon::uwsgi_packet(1, REQUEST_METHOD => 'GET'));
+        my $r = '';
+        1 while sysread($s, $r, 65536, length $r);
+        $answered = $r =~ m{^HTTP/1\.1 200 OK};
+        sleep(0.2) unless $answered;
+    }
+
+    ok($answered, 'descriptors free again: served');
+    is($dl->stop(), 0, 'exit code 0');
+}
+
+
+###############################################################################
 # TCP
 
 {

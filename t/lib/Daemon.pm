@@ -32,7 +32,8 @@ sub has_daemon {
 }
 
 
-# Daemon->start($t, args => [...], socket => path)
+# Daemon->start($t, args => [...], socket => path, log => path,
+#               wrap => [command before the binary, e.g. a shell])
 sub start {
     my ($class, $t, %o) = @_;
 
@@ -41,6 +42,7 @@ sub start {
         socket => $o{socket} // $t->prefix . '/vpn.sock',
         log => $o{log} // $t->prefix . '/daemon.log',
         args => $o{args} || [],
+        wrap => $o{wrap} || [],
         pid => undef,
     }, $class;
 
@@ -75,7 +77,8 @@ sub run {
         open STDOUT, '>>', $self->{log} or POSIX::_exit(127);
         open STDERR, '>>', $self->{log} or POSIX::_exit(127);
 
-        exec($BINARY, '-v', @{$self->{args}}, $self->{socket})
+        exec(@{$self->{wrap}}, $BINARY, '-v', @{$self->{args}},
+             $self->{socket})
             or POSIX::_exit(127);
     }
 
