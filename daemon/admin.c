@@ -225,7 +225,8 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         jp.bridge = (q->state.port.flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
         jp.macs = macs + (size_t) first[q->state.port.slot] * VPNWS_MAC_LEN;
         jp.nmacs = count[q->state.port.slot];
-        jp.tx = q->tx;
+        /* websocket bytes, as the module counts */
+        jp.tx = q->tx > q->tx_101 ? q->tx - q->tx_101 : 0;
         jp.rx = q->rx;
         jp.frames_in = q->frames_in;
         jp.frames_out = q->frames_out;

@@ -274,6 +274,7 @@ vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *response, size_t len)
     dst = c->out;
     memcpy(dst, response, len);
     c->out_last = len;
+    c->tx_101 = len;
 
     c->dirty = 1;
     c->dirty_next = vpnwsd.dirty;

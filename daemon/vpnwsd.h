@@ -99,7 +99,8 @@ struct vpnwsd_conn_s {
     size_t                  out_last;
     int64_t                 start;      /* unix seconds */
     uint64_t                rx;
-    uint64_t                tx;
+    uint64_t                tx;         /* the 101 response included */
+    size_t                  tx_101;     /* its size, not a frame byte */
     uint64_t                frames_in;
     uint64_t                frames_out;
     uint64_t                drops;

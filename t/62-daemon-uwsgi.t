@@ -131,6 +131,36 @@ refused_packet('garbage: random bytes', "\x00\x05\x00\x00\xff\xff\xff\xff\xff",
 refused_packet('unknown modifier1', uwsgi(5, @$ok_vars),
                qr/modifier1 5 is neither 0/);
 
+# random packets: each answered or closed, the daemon lives on
+{
+    srand(62);
+    my $closed = 0;
+
+    for my $i (1 .. 300) {
+        my $body = '';
+        for (1 .. int(rand(6))) {
+            my $k = join "", map { chr(65 + int rand 26) } 0 .. int rand 20;
+            my $v = join '', map { chr(int rand 256) } 0 .. int rand 40;
+            my $kl = rand() < 0.1 ? int rand 65536 : length $k;
+            my $vl = rand() < 0.1 ? int rand 65536 : length $v;
+            $body .= pack('v', $kl) . $k . pack('v', $vl) . $v;
+        }
+        $body = substr($body, 0, int rand length $body) if rand() < 0.2;
+        my $m1 = rand() < 0.7 ? int rand 3 : int rand 256;
+        my $size = rand() < 0.1 ? int rand 65536 : length $body;
+
+        my $s = $d->connect_raw();
+        syswrite($s, pack('CvC', $m1, $size, int rand 256) . $body);
+        shutdown($s, 1);
+        $closed += Daemon::wait_eof($s, 3);
+        close $s;
+    }
+
+    is($closed, 300, '300 random packets: every connection ends');
+    ok($d->alive, 'the daemon lives on');
+    pair_ok('after random packets');
+}
+
 # slow-loris: a partial packet is closed after the request timeout, and
 # the peers switch meanwhile
 {
