@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 
-# vpnws: 200 peers on the vpn-ws daemon behind nginx: every one joins, a
-# broadcast reaches all but its sender, unicast between any two, the
-# status lists them all with unique ids, and all leave cleanly.
+# vpnws: 200 peers on the vpn-ws daemon behind nginx with 4 workers
+# (one switch whatever the worker): every one joins, a broadcast reaches
+# all but its sender, unicast between any two, the status lists them all
+# with unique ids, and all leave cleanly.
 
 use strict;
 use warnings;
@@ -19,7 +20,8 @@ Daemon::has_daemon();
 
 my $N = 200;
 
-my $target = Daemon::Target->new();
+# several nginx workers, one switch: the daemon's
+my $target = Daemon::Target->new(workers => 4);
 
 my @mac = map { sprintf('02:00:00:01:%02x:%02x', $_ >> 8, $_ & 0xff) }
     1 .. $N;

@@ -287,15 +287,17 @@ use VpnwsTest;
 
 # nginx with /vpn and /status passed to the daemon's socket
 sub nginx_conf {
-    my ($t, $sock) = @_;
+    my ($t, $sock, %o) = @_;
 
     my $p = $t->prefix;
     my $port = $t->port();
+    my $workers = $o{workers} || 1;
+    my $reuseport = $workers > 1 ? ' reuseport' : '';
 
     return <<"EOF";
 pid $p/nginx.pid;
 error_log $p/error.log info;
-worker_processes 1;
+worker_processes $workers;
 
 events {
     worker_connections 1024;
@@ -310,7 +312,7 @@ http {
     scgi_temp_path $p/scgi_temp;
 
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$reuseport;
         server_name localhost;
 
         location /vpn {
@@ -348,7 +350,8 @@ sub daemon_args {
 }
 
 
-# Daemon::Target->new(%options): nginx + daemon, both running
+# Daemon::Target->new(%options): nginx + daemon, both running; options as
+# restart's, plus workers => N (nginx workers, reuseport)
 sub new {
     my ($class, %o) = @_;
 
@@ -362,7 +365,8 @@ sub new {
     $self->{daemon} = Daemon->start($t, args => [daemon_args(%o)]);
 
     $t->write_file('nginx.conf',
-                   nginx_conf($t, $self->{daemon}->socket_path));
+                   nginx_conf($t, $self->{daemon}->socket_path,
+                              workers => $o{workers}));
     $t->run();
 
     return $self;
