@@ -168,42 +168,73 @@ select(undef, undef, undef, 1.05 - (time() - int(time())));
 $br->send_eth($A, lan(2, 3), 0x0800, 'third');
 is(payload($a->recv_eth(3)), 'third', 'after aging, a new MAC is learned');
 
-# a host moves from behind the bridge to its own peer: a learned MAC may
-# be announced, an announced one may not be learned
+# a MAC live behind a bridge (a LAN's gateway, say) is the bridge's until
+# it ages: a peer announcing it would capture the gateway's traffic
 my $x = $t->peer(mac => lan(2, 3));
-is($x->status, 101, 'a MAC a bridge learned can be announced (host moved)');
-$a->send_eth(lan(2, 3), $A, 0x0800, 'yours now');
-is(payload($x->recv_eth(3)), 'yours now', 'and its frames go to the new peer');
+{
+    local $TODO = 'claim still takes over a MAC live behind a bridge '
+        . '(t/unit/test_switch.c has the same TODO)';
+    is($x->status, 409, 'a MAC live behind a bridge cannot be announced');
+}
+
+if ($x->ok) {
+    # while such a takeover is allowed, it must at least hold: the bridge
+    # cannot take the MAC back, even within the second it last sent from it
+    $a->send_eth(lan(2, 3), $A, 0x0800, 'yours now');
+    is(payload($x->recv_eth(3)), 'yours now', 'the new owner gets its frames');
+    ok($br->expect_nothing(0.3) && $br2->expect_nothing(0.1),
+       'not the bridges');
+
+    $before = $t->drops();
+    $br->send_eth($A, lan(2, 3), 0x0800, 'I was there first');
+    $br->send_eth($A, lan(2, 1), 0x0800, 'marker');
+    is(payload($a->recv_eth(3)), 'marker', 'marker after a frame from the '
+       . 'taken MAC');
+    ok($a->expect_nothing(0.2), 'the bridge cannot take the MAC back');
+    is(($t->drops()->{mac_taken} // 0) - ($before->{mac_taken} // 0), 1,
+       'counted as mac_taken');
+
+    # the taken MAC no longer counts against the bridge's quota
+    # (recounted at most once a second: retry for 2 s)
+    my $fresh;
+    for (1 .. 10) {
+        $br->send_eth($A, lan(2, 4), 0x0800, 'fresh');
+        last if defined($fresh = payload($a->recv_eth(0.2)));
+    }
+    is($fresh, 'fresh', 'the taken MAC no longer counts against the quota');
+}
+
+$x->close(clean => 1);
+
+# a host that moved from behind the bridge to its own peer: once aged, the
+# MAC can be announced, and then the bridge cannot learn it back
+my $y = $t->peer(mac => lan(2, 2));
+is($y->status, 101, 'a MAC aged out behind a bridge can be announced');
+$a->send_eth(lan(2, 2), $A, 0x0800, 'moved');
+is(payload($y->recv_eth(3)), 'moved', 'its frames go to the new peer');
 ok($br->expect_nothing(0.3) && $br2->expect_nothing(0.1),
    'not to the bridges');
 
 $before = $t->drops();
-$br->send_eth($A, lan(2, 3), 0x0800, 'I was there first');
+$br->send_eth($A, lan(2, 2), 0x0800, 'I was there first');
 $br->send_eth($A, lan(2, 1), 0x0800, 'marker');
 is(payload($a->recv_eth(3)), 'marker', 'marker after a frame from the moved '
    . 'host');
-ok($a->expect_nothing(0.2), 'the bridge cannot take the MAC back');
+ok($a->expect_nothing(0.2), 'the bridge cannot learn the MAC back');
 is(($t->drops()->{mac_taken} // 0) - ($before->{mac_taken} // 0), 1,
    'counted as mac_taken');
 
 # traffic refreshes a learned MAC: it does not age while in use
-# (the bridge's quota is recounted at most once a second: retry for 2 s)
-my $fresh;
-for (1 .. 10) {
-    $br->send_eth($A, lan(2, 4), 0x0800, 'fresh');
-    last if defined($fresh = payload($a->recv_eth(0.2)));
-}
-is($fresh, 'fresh', 'the moved MAC no longer counts against the quota');
 for (1 .. 5) {
     select(undef, undef, undef, 0.5);
-    $br->send_eth($A, lan(2, 4), 0x0800, 'keepalive');
+    $br->send_eth($A, lan(2, 1), 0x0800, 'keepalive');
     $a->recv_eth(3);
 }
-$a->send_eth(lan(2, 4), $A, 0x0800, 'still known');
+$a->send_eth(lan(2, 1), $A, 0x0800, 'still known');
 is(payload($br->recv_eth(3)), 'still known',
    'a MAC in use for 2.5 s is still known');
 ok($br2->expect_nothing(0.3), 'so it is not flooded');
 
-$_->close(clean => 1) for $a, $br, $br2, $x;
+$_->close(clean => 1) for $a, $br, $br2, $y;
 
 $t->done();
