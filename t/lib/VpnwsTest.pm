@@ -132,11 +132,15 @@ sub port {
 sub _free_port {
     my ($self) = @_;
 
+    # one lock file per port, held while we live: parallel runs (prove -j,
+    # other checkouts) never share a port; the files stay, they are empty
+    my $dir = ($ENV{TMPDIR} || '/tmp') . '/vpnws-test-ports';
+    mkdir $dir, 01777 unless -d $dir;
+
     for (1 .. 1000) {
         my $port = 20000 + int(rand(30000));
-        my $lock = "/tmp/vpnws-test-port-$port.lock";
+        my $lock = "$dir/$port.lock";
 
-        # a lock held for our lifetime: parallel test runs never share a port
         sysopen(my $fh, $lock, O_RDWR | O_CREAT, 0666) or next;
         if (!flock($fh, LOCK_EX | LOCK_NB)) {
             close $fh;
