@@ -514,7 +514,8 @@ sub next_buffered_frame {
 }
 
 
-# (opcode, payload, fin, rsv, masked); () on timeout or EOF (->{eof})
+# (opcode, payload, fin, rsv, masked); () on timeout or EOF (->{eof});
+# in scalar context the opcode, or undef
 sub recv_frame {
     my ($self, $timeout) = @_;
 
@@ -524,9 +525,9 @@ sub recv_frame {
         my @f = $self->_parse();
         if (@f) {
             $self->{last_masked} = $f[4];
-            return @f;
+            return wantarray ? @f : $f[0];
         }
-        return () unless $self->_fill($deadline);
+        return wantarray ? () : undef unless $self->_fill($deadline);
     }
 }
 
