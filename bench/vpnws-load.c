@@ -1206,11 +1206,12 @@ http_get(const char *path)
 }
 
 
-static void
-place_pairs(void)
+/* which worker holds each peer, from the status JSON; -1: not listed */
+static int *
+load_workers(void)
 {
-    int           *worker, i, j, w, nw, *bucket[64], nb[64], want, got, a, b;
-    char          *json, *s, mac[18];
+    int           *worker, i, w;
+    char          *json, *s, *ws, *end, mac[18];
     unsigned int   m[6];
 
     worker = calloc((size_t) npeers, sizeof(int));
@@ -1234,8 +1235,8 @@ place_pairs(void)
         i = (int) ((m[2] << 24 | m[3] << 16 | m[4] << 8 | m[5]) - 1);
         w = -1;
 
-        char *ws = strstr(s, "\"worker\":");
-        char *end = strchr(s, '}');
+        ws = strstr(s, "\"worker\":");
+        end = strchr(s, '}');
         if (ws && end && ws < end) {
             w = atoi(ws + 9);
         }
@@ -1244,6 +1245,17 @@ place_pairs(void)
             worker[i] = w;
         }
     }
+
+    return worker;
+}
+
+
+static void
+place_pairs(void)
+{
+    int  *worker, i, j, w, nw, *bucket[64], nb[64], want, got, a, b;
+
+    worker = load_workers();
 
     nw = 0;
     memset(nb, 0, sizeof(nb));
@@ -1598,6 +1610,20 @@ main(int argc, char **argv)
                     peers[i].sender = 0;
                 }
             }
+        }
+
+        if (opt.status && !opt.baseline && strcmp(opt.mode, "pairs") == 0) {
+            /* how the kernel's reuseport hash placed the pairs */
+            int  *worker = load_workers(), cross = 0, pairs = 0;
+
+            for (i = 0; i + 1 < npeers; i += 2) {
+                pairs++;
+                cross += worker[i] != worker[i + 1];
+            }
+
+            printf("%s.cross_worker_pairs %d pairs\n", pf, cross);
+            printf("%s.same_worker_pairs %d pairs\n", pf, pairs - cross);
+            free(worker);
         }
     }
 
