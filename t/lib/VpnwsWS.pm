@@ -11,7 +11,8 @@ use Errno qw(EAGAIN EWOULDBLOCK EINTR EINPROGRESS);
 use IO::Select;
 use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64);
-use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF inet_aton pack_sockaddr_in);
+use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF IPPROTO_TCP TCP_NODELAY inet_aton
+              pack_sockaddr_in);
 use Time::HiRes qw(time sleep);
 
 use constant {
@@ -120,6 +121,8 @@ sub connect {
     my $s = IO::Socket::INET->new(Proto => 'tcp')
         or die "socket: $!\n";
 
+    # small frames written back to back must not wait for delayed ACKs
+    setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) if $o{rcvbuf};
     setsockopt($s, SOL_SOCKET, SO_SNDBUF, $o{sndbuf}) if $o{sndbuf};
 
