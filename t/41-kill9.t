@@ -58,6 +58,26 @@ ok($br, 'a bridge peer on the surviving worker');
 $br->send_eth($macof{$live[0]}, '0a:00:00:00:00:01', 0x0800, 'hello');
 is(payload($live[0]->recv_eth(3)), 'hello', 'the bridge is known');
 
+# a bridge on the victim, with a host behind it
+my $vbr;
+for (1 .. 50) {
+    my $ws = $t->peer_ok(bridge => 'on');
+    if ($t->worker_of($ws) == $victim_pid) {
+        $vbr = $ws;
+        last;
+    }
+    $ws->close(clean => 1);
+}
+ok($vbr, 'a bridge peer on the victim worker');
+$vbr->send_eth($macof{$live[0]}, '0a:00:00:00:00:99', 0x0800, 'behind');
+is(payload($live[0]->recv_eth(3)), 'behind', 'the victim bridge\'s host is '
+   . 'known');
+$live[0]->send_eth('0a:00:00:00:00:99', $macof{$live[0]}, 0x0800, 'known');
+is(payload($vbr->recv_eth(3)), 'known', 'frames to it reach the victim '
+   . 'bridge');
+ok($br->expect_nothing(0.3), 'and not the other bridge');
+push @dead, $vbr;
+
 # before: traffic to a peer on the victim works
 $live[0]->send_eth($macof{$dead[0]}, $macof{$live[0]}, 0x0800, 'before');
 is(payload($dead[0]->recv_eth(3)), 'before', 'cross-worker unicast before');
@@ -98,6 +118,11 @@ $live[0]->send_eth($dmac2, $macof{$live[0]}, 0x0800, 'to the dead');
 is(payload($br->recv_eth(3)), 'to the dead',
    'a dead peer\'s MAC is unknown: its frames reach the bridge');
 
+# the dead bridge's learned host is unknown: flooded to the live bridge
+$live[0]->send_eth('0a:00:00:00:00:99', $macof{$live[0]}, 0x0800, 'orphan');
+is(payload($br->recv_eth(3)), 'orphan',
+   'a MAC learned by a dead bridge is unknown: it reaches the live bridge');
+
 # survivors keep working
 $live[0]->send_eth($macof{$live[1]}, $macof{$live[0]}, 0x0800, 'alive');
 is(payload($live[1]->recv_eth(3)), 'alive', 'peers on the other worker '
@@ -129,7 +154,8 @@ is(payload($fresh->recv_eth(3)), 'to new', 'the other to the respawned '
 
 # status forgets the dead peers
 my $st;
-my %dead_macs = map { lc $macof{$_} => 1 } @dead[1 .. $#dead];
+my %dead_macs = map { lc $macof{$_} => 1 }
+    grep { defined $macof{$_} } @dead[1 .. $#dead];
 for (1 .. 20) {
     $st = $t->status;
     last unless grep { $dead_macs{lc($_->{MAC} // '')} } @{$st->{peers}};
@@ -137,6 +163,8 @@ for (1 .. 20) {
 }
 ok(!grep({ $dead_macs{lc($_->{MAC} // '')} } @{$st->{peers} || []}),
    'status does not list the dead peers') or diag(explain($st));
+is(scalar(grep { $_->{bridge} } @{$st->{peers} || []}), 1,
+   'status lists the live bridge only');
 
 $_->close(clean => 1) for @live, $heir, $br, $fresh;
 
