@@ -135,7 +135,10 @@ sub _free_port {
     # one lock file per port, held while we live: parallel runs (prove -j,
     # other checkouts) never share a port; the files stay, they are empty
     my $dir = ($ENV{TMPDIR} || '/tmp') . '/vpnws-test-ports';
-    mkdir $dir, 01777 unless -d $dir;
+    if (!-d $dir) {
+        mkdir $dir;
+        chmod 01777, $dir;      # any user's runs share it
+    }
 
     for (1 .. 1000) {
         my $port = 20000 + int(rand(30000));
