@@ -285,8 +285,9 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
                 return 0;
             }
 
-            snprintf(err, errlen, "read(tap %s): %s", cl->ifname,
-                     strerror(errno));
+            snprintf(err, errlen, "read(tap %s): %s%s", cl->ifname,
+                     strerror(errno),
+                     errno == EBADFD ? " (the device was deleted)" : "");
             return -1;
         }
 

@@ -564,6 +564,7 @@ static int
 vpnws_backoff(vpnws_client_t *cl, int attempt)
 {
     int64_t          delay, until, left;
+    ssize_t          n;
     uint32_t         r;
     struct pollfd    pfd;
     struct timespec  ts;
@@ -601,11 +602,19 @@ vpnws_backoff(vpnws_client_t *cl, int attempt)
         pfd.events = POLLIN;
         pfd.revents = 0;
 
-        if (ppoll(&pfd, 1, &ts, &vpnws_wait_mask) > 0) {
-            /* no server: old frames would only be stale when it is back */
-            while (read(cl->tap, cl->frame, VPNWS_TAP_MAX_FRAME) > 0) {
-                cl->tap_drops++;
-            }
+        if (ppoll(&pfd, 1, &ts, &vpnws_wait_mask) <= 0) {
+            continue;
+        }
+
+        /* no server: old frames would only be stale when it is back */
+        while ((n = read(cl->tap, cl->frame, VPNWS_TAP_MAX_FRAME)) > 0) {
+            cl->tap_drops++;
+        }
+
+        if (n == -1 && errno != EAGAIN && errno != EINTR) {
+            vpnws_die(VPNWS_EXIT_TAP, "read(tap %s): %s%s", cl->ifname,
+                      strerror(errno),
+                      errno == EBADFD ? " (the device was deleted)" : "");
         }
     }
 }

@@ -106,6 +106,11 @@ like($out, qr/needs root or CAP_NET_ADMIN/, 'and says why');
 
 is($e->stop_client($a), 0, 'client A exits cleanly on SIGTERM');
 
+# the tap deleted under a connected client: exit code 3
+$e->sh('b', 'ip link del vpn0');
+is($e->wait_exit($b, 5), 3, 'tap deleted: exit code 3');
+like($e->client_log($b), qr/read\(tap vpn0\): .*deleted/, 'and says so');
+
 $e->check_logs;
 
 done_testing();
