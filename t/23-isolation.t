@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # vpnws: isolation=on (DESIGN.md section 4 rule 7): ordinary peers reach
-# only bridge ports, never each other; bridges reach everybody.
+# only bridge ports, never each other; bridges reach everybody.  With one
+# worker and with four (the rule must hold across workers too).
 
 use strict;
 use warnings;
@@ -14,71 +15,88 @@ use Test::More;
 use VpnwsTest;
 use VpnwsWS qw(eth_parse);
 
-my $t = VpnwsTest->start_switch(params => 'isolation=on');
-
-my $A = '02:00:00:00:00:0a';
-my $B = '02:00:00:00:00:0b';
-my $G = '0a:00:00:00:00:01';       # the gateway behind the bridge
 my $BCAST = 'ff:ff:ff:ff:ff:ff';
+my $G = '0a:00:00:00:00:01';       # the gateway behind the bridge
 
 sub payload { (eth_parse($_[0]))[3] }
+sub mac { sprintf('02:00:00:00:0f:%02x', $_[0]) }
 
-my $a = $t->peer_ok(mac => $A);
-my $b = $t->peer_ok(mac => $B);
-my $br = $t->peer_ok(bridge => 'on');
+for my $workers (1, 4) {
+    my $w = "$workers worker" . ($workers > 1 ? 's' : '');
 
-# the bridge reaches a peer (and so learns its gateway MAC)
-$br->send_eth($A, $G, 0x0800, 'gw to a');
-is(payload($a->recv_eth(3)), 'gw to a', 'bridge to peer A: unicast passes');
-$br->send_eth($B, $G, 0x0800, 'gw to b');
-is(payload($b->recv_eth(3)), 'gw to b', 'bridge to peer B: unicast passes');
+    my $t = VpnwsTest->start_switch(params => 'isolation=on',
+                                    workers => $workers,
+                                    reuseport => $workers > 1);
 
-# a peer reaches the bridge
-$a->send_eth($G, $A, 0x0800, 'a to gw');
-is(payload($br->recv_eth(3)), 'a to gw', 'peer A to the bridge passes');
+    my $N = $workers > 1 ? 8 : 2;
+    my @p = map { $t->peer_ok(mac => mac($_)) } 0 .. $N - 1;
+    my $br = $t->peer_ok(bridge => 'on');
+    my ($a, $b) = @p[0, 1];
 
-# peers do not reach each other
-my $before = $t->drops();
-$a->send_eth($B, $A, 0x0800, 'a to b');
-$a->send_eth($G, $A, 0x0800, 'marker');
-is(payload($br->recv_eth(3)), 'marker', 'marker after A to B');
-ok($b->expect_nothing(0.3), 'peer A to peer B: dropped');
-is(($t->drops()->{isolated} // 0) - ($before->{isolated} // 0), 1,
-   'counted as isolated');
+    if ($workers > 1) {
+        my %on = map { ($t->worker_of($_) // 0) => 1 } @p, $br;
+        ok(keys %on >= 2, "$w: peers on " . scalar(keys %on) . ' workers');
+    }
 
-$b->send_eth($A, $B, 0x0800, 'b to a');
-$b->send_eth($G, $B, 0x0800, 'marker');
-is(payload($br->recv_eth(3)), 'marker', 'marker after B to A');
-ok($a->expect_nothing(0.3), 'peer B to peer A: dropped');
+    # the bridge reaches every peer (and so learns its gateway MAC)
+    $br->send_eth(mac($_), $G, 0x0800, "gw to $_") for 0 .. $N - 1;
+    my $got = VpnwsWS->collect(\@p, want => 1, timeout => 3);
+    is(scalar(grep { (payload($got->[$_][0]) // '') eq "gw to $_" }
+              0 .. $N - 1), $N, "$w: the bridge reaches each peer");
 
-# a peer's broadcast reaches the bridge only
-$a->send_eth($BCAST, $A, 0x0806, 'who has');
-is(payload($br->recv_eth(3)), 'who has', 'broadcast from a peer reaches the '
-   . 'bridge');
-ok($b->expect_nothing(0.3), 'but not the other peer');
-ok($a->expect_nothing(0.1), 'nor its sender');
+    # each peer reaches the bridge
+    for my $i (0 .. $N - 1) {
+        $p[$i]->send_eth($G, mac($i), 0x0800, "to gw $i");
+    }
+    $got = VpnwsWS->collect([$br], want => $N, timeout => 3)->[0];
+    is(scalar @$got, $N, "$w: each peer reaches the bridge");
 
-$a->send_eth('33:33:00:00:00:01', $A, 0x86dd, 'mcast');
-is(payload($br->recv_eth(3)), 'mcast', 'multicast from a peer reaches the '
-   . 'bridge');
-ok($b->expect_nothing(0.3), 'but not the other peer');
+    # peers do not reach each other: unicast, broadcast, multicast
+    my $before = $t->drops();
+    for my $i (0 .. $N - 1) {
+        for my $j (0 .. $N - 1) {
+            $p[$i]->send_eth(mac($j), mac($i), 0x0800, "$i to $j")
+                if $i != $j;
+        }
+        $p[$i]->send_eth($BCAST, mac($i), 0x0806, "bcast $i");
+        $p[$i]->send_eth('33:33:00:00:00:01', mac($i), 0x86dd, "mcast $i");
+        $p[$i]->send_eth($G, mac($i), 0x0800, "marker $i");
+    }
 
-# unknown unicast from a peer goes to the bridge
-$a->send_eth('0a:00:00:00:00:99', $A, 0x0800, 'unknown');
-is(payload($br->recv_eth(3)), 'unknown', 'unknown unicast reaches the bridge');
-ok($b->expect_nothing(0.3), 'not the other peer');
+    $got = VpnwsWS->collect([$br], want => 3 * $N, timeout => 5)->[0];
+    my %seen = map { payload($_) => 1 } @$got;
+    is(scalar(grep { $seen{"bcast $_"} && $seen{"mcast $_"}
+                     && $seen{"marker $_"} } 0 .. $N - 1), $N,
+       "$w: broadcasts, multicasts and unicasts of peers reach the bridge");
 
-# the bridge's broadcast reaches every peer
-$br->send_eth($BCAST, $G, 0x0806, 'gw bcast');
-is(payload($a->recv_eth(3)), 'gw bcast', 'bridge broadcast reaches A');
-is(payload($b->recv_eth(3)), 'gw bcast', 'bridge broadcast reaches B');
-ok($br->expect_nothing(0.2), 'not the bridge itself');
+    my $leaks = VpnwsWS->collect(\@p, quiet => 0.5, timeout => 3);
+    my @leaked = map { payload($_) } map { @$_ } @$leaks;
+    is("@leaked", '', "$w: no peer gets anything from another peer");
+    is(($t->drops()->{isolated} // 0) - ($before->{isolated} // 0),
+       $N * ($N - 1), "$w: the unicasts are counted as isolated");
 
-# two bridges reach each other
-my $br2 = $t->peer_ok(bridge => 'on');
-$br2->send_eth($G, '0a:00:00:00:00:02', 0x0800, 'bridge to bridge');
-is(payload($br->recv_eth(3)), 'bridge to bridge', 'bridge to bridge passes');
+    # unknown unicast from a peer goes to the bridge, not to peers
+    $a->send_eth('0a:00:00:00:00:99', mac(0), 0x0800, 'unknown');
+    is(payload($br->recv_eth(3)), 'unknown', "$w: unknown unicast reaches "
+       . 'the bridge');
+    ok($b->expect_nothing(0.3), "$w: not the other peer");
 
-$_->close(clean => 1) for $a, $b, $br, $br2;
+    # the bridge's broadcast reaches every peer
+    $br->send_eth($BCAST, $G, 0x0806, 'gw bcast');
+    $got = VpnwsWS->collect(\@p, want => 1, timeout => 3);
+    is(scalar(grep { (payload($_->[0]) // '') eq 'gw bcast' } @$got), $N,
+       "$w: the bridge's broadcast reaches every peer");
+    ok($br->expect_nothing(0.2), "$w: not the bridge itself");
 
-$t->done();
+    # two bridges reach each other
+    my $br2 = $t->peer_ok(bridge => 'on');
+    $br2->send_eth($G, '0a:00:00:00:00:02', 0x0800, 'bridge to bridge');
+    is(payload($br->recv_eth(3)), 'bridge to bridge',
+       "$w: bridge to bridge passes");
+
+    $_->close(clean => 1) for @p, $br, $br2;
+
+    $t->done(no_done_testing => 1);
+}
+
+done_testing();
