@@ -41,6 +41,8 @@ http {
 
     vpnws_switch sw;
 
+    limit_conn_zone $binary_remote_addr zone=perip:1m;
+
     server {
         listen 127.0.0.1:%%PORT_8080%%;
 
@@ -56,6 +58,11 @@ http {
         }
 
         location /open {
+            vpnws sw;
+        }
+
+        location /limited {
+            limit_conn perip 2;
             vpnws sw;
         }
 
@@ -99,6 +106,24 @@ is($ws->status, 403, 'deny all: 403');
 
 is(scalar $t->error_log_lines(qr/refused websocket upgrade/), 0,
    'those refusals are nginx\'s own, not the module\'s');
+
+# limit_conn counts websockets for their whole life, and frees them
+my @lim = map { $t->peer(path => '/limited', mac => "02:00:00:00:08:1$_") }
+    1 .. 3;
+is(join(' ', map { $_->status } @lim), '101 101 503',
+   'limit_conn 2: the third websocket gets 503');
+$lim[0]->close(clean => 1);
+$lim[1]->close();
+my $ok = 0;
+for (1 .. 20) {
+    my @two = map { $t->peer(path => '/limited', mac => "02:00:00:00:08:2$_") }
+        1 .. 2;
+    $ok = ($two[0]->ok && $two[1]->ok);
+    $_->close(clean => 1) for @two;
+    last if $ok;
+    select(undef, undef, undef, 0.1);
+}
+ok($ok, 'limit_conn: closed websockets free their slots (clean and abrupt)');
 
 # wss://, without and with a client certificate
 my $anon = VpnwsWS->connect(port => $t->port(8443), tls => 1,
