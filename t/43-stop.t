@@ -34,7 +34,8 @@ is("@codes", join(' ', (1001) x $N), 'QUIT: every peer gets Close 1001');
 ok(time() - $start < 5, 'promptly');
 
 # half answer, half never do
-$p[$_]->send_close(1001, '', ignore_errors => 1) for grep { $_ % 2 } 0 .. $N - 1;
+$p[$_]->send_close(1001, "", ignore_errors => 1)
+    for grep { $_ % 2 } 0 .. $N - 1;
 
 my $eof = 1;
 $eof &&= $_->wait_eof(10) for @p;
