@@ -15,7 +15,7 @@
 #define VPNWS_TAP_MAX_FRAME     65536       /* largest frame a tap hands out */
 
 /* vpnws_tap_open() flags */
-#define VPNWS_TAP_MULTI_QUEUE   0x01        /* IFF_MULTI_QUEUE: one fd a queue */
+#define VPNWS_TAP_MULTI_QUEUE   0x01        /* IFF_MULTI_QUEUE: fd per queue */
 #define VPNWS_TAP_BLOCKING      0x02        /* leave O_NONBLOCK off */
 
 
