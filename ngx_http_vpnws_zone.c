@@ -710,9 +710,8 @@ void
 ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     vpnws_switch_ctx_t *ctx)
 {
-    ctx->conf = &sw->conf;
-    ctx->table = &sw->sh->table;
-    ctx->now = (uint32_t) ngx_time();
+    vpnws_switch_ctx_init(ctx, &sw->conf, &sw->sh->table,
+                          (uint32_t) ngx_time());
     ctx->gen = sw->gen;
     ctx->owner = (int32_t) ngx_pid;
     ctx->bridges = (uint32_t) sw->sh->bridges;

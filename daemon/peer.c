@@ -124,13 +124,8 @@ void
 vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx)
 {
     /* one process owns the table: no lock, no liveness, no cache */
-    memset(ctx, 0, sizeof(vpnws_switch_ctx_t));
-
-    ctx->conf = &vpnwsd.conf;
-    ctx->table = &vpnwsd.table;
-    ctx->now = (uint32_t) time(NULL);
-    ctx->gen = 0;
-    ctx->owner = 0;
+    vpnws_switch_ctx_init(ctx, &vpnwsd.conf, &vpnwsd.table,
+                          (uint32_t) time(NULL));
     ctx->bridges = vpnwsd.bridges;
 }
 

@@ -85,13 +85,46 @@ vpnws_switch_lookup(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
 }
 
 
+/* a full table first drops what has aged, then tries once more */
+static vpnws_mac_entry_t *
+vpnws_switch_insert(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
+{
+    vpnws_mac_entry_t  *e;
+
+    e = vpnws_mactab_insert(ctx->table, mac);
+
+    if (e == NULL && vpnws_switch_expire(ctx) > 0) {
+        e = vpnws_mactab_insert(ctx->table, mac);
+    }
+
+    return e;
+}
+
+
+/* a port's own MAC cannot be taken while that port lives */
 static int
 vpnws_switch_held(const vpnws_switch_ctx_t *ctx, const vpnws_mac_entry_t *e)
 {
-    /* a port's own MAC cannot be taken while that port lives */
     return e->gen == ctx->gen
            && !(e->flags & VPNWS_ENTRY_LEARNED)
            && (ctx->alive == NULL || ctx->alive(e));
+}
+
+
+/*
+ * Nor can a peer claim a MAC live behind a bridge (a LAN's gateway, say)
+ * before it ages; a station moving between bridges is learned at once.
+ */
+static int
+vpnws_switch_claimable(const vpnws_switch_ctx_t *ctx,
+    const vpnws_mac_entry_t *e)
+{
+    if (vpnws_switch_held(ctx, e)) {
+        return 0;
+    }
+
+    return !(e->gen == ctx->gen && (e->flags & VPNWS_ENTRY_LEARNED)
+             && !vpnws_switch_aged(ctx, e));
 }
 
 
@@ -111,6 +144,18 @@ vpnws_switch_set(const vpnws_switch_ctx_t *ctx, vpnws_mac_entry_t *e,
 }
 
 
+void
+vpnws_switch_ctx_init(vpnws_switch_ctx_t *ctx,
+    const vpnws_switch_conf_t *conf, vpnws_mactab_t *table, uint32_t now)
+{
+    memset(ctx, 0, sizeof(vpnws_switch_ctx_t));
+
+    ctx->conf = conf;
+    ctx->table = table;
+    ctx->now = now;
+}
+
+
 int
 vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac)
@@ -119,12 +164,12 @@ vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
 
     e = vpnws_mactab_find(ctx->table, mac);
 
-    if (e && e->port.id != src->port.id && vpnws_switch_held(ctx, e)) {
+    if (e && e->port.id != src->port.id && !vpnws_switch_claimable(ctx, e)) {
         return -1;
     }
 
     if (e == NULL) {
-        e = vpnws_mactab_insert(ctx->table, mac);
+        e = vpnws_switch_insert(ctx, mac);
 
         if (e == NULL) {
             return -2;
@@ -207,7 +252,7 @@ vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     }
 
     if (e == NULL) {
-        e = vpnws_mactab_insert(ctx->table, mac);
+        e = vpnws_switch_insert(ctx, mac);
 
         if (e == NULL) {
             d->action = VPNWS_FWD_DROP;

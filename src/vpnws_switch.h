@@ -175,6 +175,10 @@ uint32_t vpnws_mactab_purge(vpnws_mactab_t *t,
 int vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac);
 
+/* every optional field off (no lock, no cache, owners always alive) */
+void vpnws_switch_ctx_init(vpnws_switch_ctx_t *ctx,
+    const vpnws_switch_conf_t *conf, vpnws_mactab_t *table, uint32_t now);
+
 /*
  * Decide where frame[0..len) from src goes; learns source MACs.  Takes
  * ctx->lock itself around table access, only when the frame needs it.

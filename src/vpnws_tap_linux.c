@@ -110,7 +110,9 @@ vpnws_tap_open(const char *name, unsigned flags, char *ifname, char *err,
         return -1;
     }
 
-    memcpy(ifr.ifr_name, name, len);
+    if (len) {
+        memcpy(ifr.ifr_name, name, len);
+    }
 
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 
