@@ -73,6 +73,9 @@ static const vpnws_url_case_t  vpnws_url_cases[] = {
     { "ws://u@h/", 0, "h", "80", "h", "/", "u:", 0, 0 },
     { "ws://a@b:c@h/", 0, "h", "80", "h", "/", "a@b:c", 0, 0 },
     { "ws://:@h/", 0, "h", "80", "h", "/", ":", 0, 0 },
+    { "ws://u:%4@h/", 0, "h", "80", "h", "/", "u:%4", 0, 0 },
+    { "ws://u:%zz%@h/", 0, "h", "80", "h", "/", "u:%zz%", 0, 0 },
+    { "ws://u:100%25@h/", 0, "h", "80", "h", "/", "u:100%", 0, 0 },
     { "ws://u:p@[::1]:1/", 0, "::1", "1", "[::1]:1", "/", "u:p", 0, 1 },
     { "http://proxy:3128", 1, "proxy", "3128", "proxy:3128", "/", NULL, 0,
       0 },
@@ -100,8 +103,6 @@ static const vpnws_url_case_t  vpnws_url_cases[] = {
     { "ws://h\r\nX: y/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
     { "ws://h/a b", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
     { "ws://h/a\r\nX: y", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
-    { "ws://u:%4@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
-    { "ws://u:%zz@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
     { "ws://u:%00@h/", 0, NULL, NULL, NULL, NULL, NULL, 0, 0 },
     { "https://proxy/", 1, NULL, NULL, NULL, NULL, NULL, 0, 0 },
     { NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0 }

@@ -25,7 +25,11 @@ vpnws_hexval(int c)
 }
 
 
-/* percent-decode s[0..len) into out (len + 1 bytes); -1 on a bad escape */
+/*
+ * percent-decode s[0..len) into out (len + 1 bytes).  A '%' that starts no
+ * escape stays as it is: the original client sent user:pass undecoded, and
+ * such passwords keep working.  -1 for %00, which Basic auth cannot carry.
+ */
 static int
 vpnws_url_decode(const char *s, size_t len, char *out)
 {
@@ -34,19 +38,16 @@ vpnws_url_decode(const char *s, size_t len, char *out)
 
     for (i = 0; i < len; i++) {
 
-        if (s[i] != '%') {
+        hi = (s[i] == '%' && i + 2 < len)
+             ? vpnws_hexval((unsigned char) s[i + 1]) : -1;
+        lo = (hi >= 0) ? vpnws_hexval((unsigned char) s[i + 2]) : -1;
+
+        if (lo < 0) {
             *out++ = s[i];
             continue;
         }
 
-        if (i + 2 >= len) {
-            return -1;
-        }
-
-        hi = vpnws_hexval((unsigned char) s[i + 1]);
-        lo = vpnws_hexval((unsigned char) s[i + 2]);
-
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        if (hi == 0 && lo == 0) {
             return -1;
         }
 
