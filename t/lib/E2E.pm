@@ -344,7 +344,14 @@ sub allow_alert {
 # (overlay CIDR, set with --exec), asan, env (hash)
 sub client {
     my ($self, $n, %o) = @_;
-    my $bin = $o{asan} ? "$BUILD/asan/vpn-ws-client" : "$BUILD/vpn-ws-client";
+    my $bin = "$BUILD/vpn-ws-client";
+    if ($o{asan}) {
+        if (-x "$BUILD/asan/vpn-ws-client") {
+            $bin = "$BUILD/asan/vpn-ws-client";
+        } else {
+            diag("no $BUILD/asan/vpn-ws-client (needs clang): plain build");
+        }
+    }
     my @args = @{$o{args} || []};
     my $tap = $o{tap} || 'vpn0';
 
