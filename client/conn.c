@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,19 +25,60 @@
 #define VPNWS_NOTSENT_LOWAT  (128 * 1024)
 
 
-/* set by SIGINT/SIGTERM/SIGHUP, which arrive only inside the waits */
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked and read from a signalfd that
+ * every wait watches: a busy descriptor cannot keep them from being seen.
+ */
 volatile sig_atomic_t  vpnws_quit;
-sigset_t               vpnws_wait_mask;
+int                    vpnws_signal_fd = -1;
+
+
+void
+vpnws_signal_read(void)
+{
+    struct signalfd_siginfo  si;
+
+    while (read(vpnws_signal_fd, &si, sizeof(si)) == sizeof(si)) {
+        vpnws_log(VPNWS_LOG_DEBUG, "signal %u", si.ssi_signo);
+        vpnws_quit = 1;
+    }
+}
+
+
+/* poll fd and the signals: 1 ready, 0 timeout, -1 error (errno) */
+int
+vpnws_signal_poll(int fd, short events, int timeout)
+{
+    int            n;
+    struct pollfd  pfd[2];
+
+    pfd[0].fd = fd;
+    pfd[0].events = events;
+    pfd[0].revents = 0;
+    pfd[1].fd = vpnws_signal_fd;
+    pfd[1].events = POLLIN;
+    pfd[1].revents = 0;
+
+    n = poll(pfd, 2, timeout);
+
+    if (n > 0 && pfd[1].revents) {
+        vpnws_signal_read();
+    }
+
+    if (n > 0) {
+        return pfd[0].revents ? 1 : 0;
+    }
+
+    return n;
+}
 
 
 int
 vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline, char *err,
     size_t errlen)
 {
-    int              n;
-    int64_t          left;
-    struct pollfd    pfd;
-    struct timespec  ts;
+    int      n;
+    int64_t  left;
 
     for ( ;; ) {
 
@@ -52,14 +94,7 @@ vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline, char *err,
             return VPNWS_RETRY;
         }
 
-        ts.tv_sec = left / 1000;
-        ts.tv_nsec = (left % 1000) * 1000000;
-
-        pfd.fd = c->fd;
-        pfd.events = events;
-        pfd.revents = 0;
-
-        n = ppoll(&pfd, 1, &ts, &vpnws_wait_mask);
+        n = vpnws_signal_poll(c->fd, events, (int) left);
 
         if (n == -1) {
 
@@ -67,7 +102,7 @@ vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline, char *err,
                 continue;
             }
 
-            snprintf(err, errlen, "ppoll(): %s", strerror(errno));
+            snprintf(err, errlen, "poll(): %s", strerror(errno));
             return VPNWS_RETRY;
         }
 

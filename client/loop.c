@@ -23,6 +23,7 @@
 
 #define VPNWS_EV_TAP        0
 #define VPNWS_EV_SOCK       1
+#define VPNWS_EV_SIGNAL     2
 
 
 void
@@ -460,6 +461,14 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
         goto done;
     }
 
+    ev.events = EPOLLIN;
+    ev.data.u32 = VPNWS_EV_SIGNAL;
+
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, vpnws_signal_fd, &ev) == -1) {
+        snprintf(err, errlen, "epoll_ctl(signalfd): %s", strerror(errno));
+        goto done;
+    }
+
     /* frames that came with the 101 */
     if (cl->in_len && vpnws_process_input(cl, err, errlen) != 0) {
         goto done;
@@ -509,16 +518,36 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
             sock_ready = 1;
         }
 
-        n = epoll_pwait(ep, events, 4, wait, &vpnws_wait_mask);
+        n = epoll_wait(ep, events, 4, wait);
 
         if (n == -1) {
 
             if (errno != EINTR) {
-                snprintf(err, errlen, "epoll_pwait(): %s", strerror(errno));
+                snprintf(err, errlen, "epoll_wait(): %s", strerror(errno));
                 goto done;
             }
 
             n = 0;
+        }
+
+        now = vpnws_now_ms();
+        tap_ready = 0;
+
+        for (i = 0; i < n; i++) {
+
+            switch (events[i].data.u32) {
+
+            case VPNWS_EV_TAP:
+                tap_ready = 1;
+                break;
+
+            case VPNWS_EV_SOCK:
+                sock_ready = 1;
+                break;
+
+            default:
+                vpnws_signal_read();
+            }
         }
 
         if (vpnws_quit) {
@@ -526,18 +555,6 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
             snprintf(err, errlen, "stopped by a signal");
             rc = VPNWS_QUIT;
             goto done;
-        }
-
-        now = vpnws_now_ms();
-        tap_ready = 0;
-
-        for (i = 0; i < n; i++) {
-            if (events[i].data.u32 == VPNWS_EV_TAP) {
-                tap_ready = 1;
-
-            } else {
-                sock_ready = 1;
-            }
         }
 
         if (sock_ready && vpnws_sock_read(cl, now, err, errlen) != 0) {

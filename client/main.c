@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include "vpnws_client.h"
@@ -476,42 +477,30 @@ vpnws_drop_privileges(vpnws_conf_t *conf)
 
 
 static void
-vpnws_signal_handler(int signo)
-{
-    (void) signo;
-
-    vpnws_quit = 1;
-}
-
-
-static void
 vpnws_setup_signals(void)
 {
     sigset_t          block;
     struct sigaction  sa;
 
     memset(&sa, 0, sizeof(struct sigaction));
-    sa.sa_handler = vpnws_signal_handler;
-    sigemptyset(&sa.sa_mask);
-
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-
     sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
     sigaction(SIGPIPE, &sa, NULL);
 
-    /* delivered only inside ppoll()/epoll_pwait(): no lost wakeups */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
 
-    sigprocmask(SIG_BLOCK, &block, &vpnws_wait_mask);
+    if (sigprocmask(SIG_BLOCK, &block, NULL) != 0) {
+        vpnws_die(VPNWS_EXIT_INTERNAL, "sigprocmask(): %s", strerror(errno));
+    }
 
-    sigdelset(&vpnws_wait_mask, SIGINT);
-    sigdelset(&vpnws_wait_mask, SIGTERM);
-    sigdelset(&vpnws_wait_mask, SIGHUP);
+    vpnws_signal_fd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    if (vpnws_signal_fd == -1) {
+        vpnws_die(VPNWS_EXIT_INTERNAL, "signalfd(): %s", strerror(errno));
+    }
 }
 
 
@@ -563,11 +552,9 @@ vpnws_connect(vpnws_client_t *cl, char *err, size_t errlen)
 static int
 vpnws_backoff(vpnws_client_t *cl, int attempt)
 {
-    int64_t          delay, until, left;
-    ssize_t          n;
-    uint32_t         r;
-    struct pollfd    pfd;
-    struct timespec  ts;
+    int64_t   delay, until, left;
+    ssize_t   n;
+    uint32_t  r;
 
     delay = VPNWS_BACKOFF_MAX;
 
@@ -595,14 +582,7 @@ vpnws_backoff(vpnws_client_t *cl, int attempt)
             return VPNWS_OK;
         }
 
-        ts.tv_sec = left / 1000;
-        ts.tv_nsec = (left % 1000) * 1000000;
-
-        pfd.fd = cl->tap;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-
-        if (ppoll(&pfd, 1, &ts, &vpnws_wait_mask) <= 0) {
+        if (vpnws_signal_poll(cl->tap, POLLIN, (int) left) <= 0) {
             continue;
         }
 
@@ -742,6 +722,7 @@ main(int argc, char **argv)
     free(conf.proxy.basic);
     SSL_CTX_free(cl.ssl_ctx);
     close(cl.tap);
+    close(vpnws_signal_fd);
 
     return VPNWS_EXIT_OK;
 }

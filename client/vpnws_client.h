@@ -137,7 +137,7 @@ typedef struct {
 
 extern volatile sig_atomic_t  vpnws_quit;
 extern int                    vpnws_verbosity;
-extern sigset_t               vpnws_wait_mask;
+extern int                    vpnws_signal_fd;
 
 
 /* log.c */
@@ -163,6 +163,8 @@ int vpnws_conn_write_all(vpnws_conn_t *c, const void *buf, size_t len,
     int64_t deadline, char *err, size_t errlen);
 int vpnws_conn_wait(vpnws_conn_t *c, short events, int64_t deadline,
     char *err, size_t errlen);
+int vpnws_signal_poll(int fd, short events, int timeout);
+void vpnws_signal_read(void);
 void vpnws_conn_close(vpnws_conn_t *c);
 
 /* tls.c */

@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use Time::HiRes qw(sleep time);
 use E2E;
 
 my $e = E2E->new();
@@ -56,7 +57,15 @@ ok($peer, 'the server marks A as a bridge') or diag(explain $st);
 ok($peer && grep({ uc($_) eq '02:13:00:00:00:50' } @{$peer->{macs} || []}),
     'and learned host L\'s MAC behind it') or diag(explain $st);
 
-is($e->stop_client($a), 0, 'bridge client (ASan) exits cleanly');
+# SIGTERM while frames stream in both directions: a busy tap and socket
+# must not keep the signal from being seen
+$e->sh('l', 'iperf3 -s -D -1 -p 5202 >/dev/null 2>&1');
+sleep 0.3;
+$e->sh('b', '(iperf3 -c 10.214.0.50 -p 5202 -t 6 --bidir >/dev/null 2>&1 &)');
+sleep 1.5;
+my $t0 = time;
+is($e->stop_client($a), 0, 'bridge client (ASan) exits cleanly under load');
+ok(time - $t0 < 2, sprintf('and at once (%.2f s)', time - $t0));
 
 $e->check_logs;
 
