@@ -95,15 +95,47 @@ vpnws_url_userinfo(const char *s, size_t len, vpnws_url_t *u)
 }
 
 
+/* the URL as error messages show it: the password replaced by "***" */
+static void
+vpnws_url_shown(const char *text, char *out, size_t size)
+{
+    size_t       n;
+    const char  *auth, *end, *at, *colon, *p;
+
+    auth = strstr(text, "://");
+    auth = auth ? auth + 3 : text;
+    end = auth + strcspn(auth, "/?#");
+
+    for (at = NULL, p = auth; p < end; p++) {
+        if (*p == '@') {
+            at = p;
+        }
+    }
+
+    colon = at ? memchr(auth, ':', at - auth) : NULL;
+
+    if (colon == NULL) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+
+    n = colon + 1 - text;
+    snprintf(out, size, "%.*s***%s", (int) n, text, at);
+}
+
+
 static int
 vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     size_t errlen)
 {
-    size_t          len, hlen;
+    char            shown[VPNWS_ERRLEN / 2];
+    size_t          len, hlen, i;
     const char     *p, *auth, *end, *at, *host, *hend, *port;
     unsigned char   addr[16];
 
     memset(u, 0, sizeof(vpnws_url_t));
+
+    vpnws_url_shown(text, shown, sizeof(shown));
 
     p = text;
 
@@ -114,7 +146,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
 
         } else if (strstr(p, "://") != NULL) {
             snprintf(err, errlen, "proxy \"%s\": only http:// proxies are "
-                     "supported", text);
+                     "supported", shown);
             return -1;
         }
 
@@ -143,7 +175,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     if (at) {
 
         if (vpnws_url_userinfo(auth, at - auth, u) != 0) {
-            snprintf(err, errlen, "URL \"%s\": bad user:password", text);
+            snprintf(err, errlen, "URL \"%s\": bad user:password", shown);
             return -1;
         }
 
@@ -155,7 +187,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
         hend = memchr(host, ']', end - host);
 
         if (hend == NULL) {
-            snprintf(err, errlen, "URL \"%s\": missing ']'", text);
+            snprintf(err, errlen, "URL \"%s\": missing ']'", shown);
             return -1;
         }
 
@@ -172,7 +204,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     hlen = hend - host;
 
     if (hlen == 0 || hlen >= VPNWS_HOST_LEN) {
-        snprintf(err, errlen, "URL \"%s\": bad host", text);
+        snprintf(err, errlen, "URL \"%s\": bad host", shown);
         return -1;
     }
 
@@ -183,7 +215,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%")
         != hlen)
     {
-        snprintf(err, errlen, "URL \"%s\": bad host \"%s\"", text, u->host);
+        snprintf(err, errlen, "URL \"%s\": bad host \"%s\"", shown, u->host);
         return -1;
     }
 
@@ -209,7 +241,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     if (p < end) {
 
         if (*p != ':') {
-            snprintf(err, errlen, "URL \"%s\": garbage after the host", text);
+            snprintf(err, errlen, "URL \"%s\": garbage after the host", shown);
             return -1;
         }
 
@@ -219,7 +251,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
         if (len == 0 || len > 5 || strspn(port, "0123456789") < len
             || atoi(port) < 1 || atoi(port) > 65535)
         {
-            snprintf(err, errlen, "URL \"%s\": bad port", text);
+            snprintf(err, errlen, "URL \"%s\": bad port", shown);
             return -1;
         }
 
@@ -245,13 +277,13 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
     /* the request target: path and query, never the fragment */
     len = strcspn(end, "#");
 
-    if (strspn(end, "/?#") == 0 && len) {
-        len = 0;
-    }
+    for (i = 0; i < len; i++) {
 
-    if (strcspn(end, " \t\r\n") < len) {
-        snprintf(err, errlen, "URL \"%s\": spaces in the path", text);
-        return -1;
+        if ((unsigned char) end[i] <= 0x20 || end[i] == 0x7f) {
+            snprintf(err, errlen, "URL \"%s\": spaces or control "
+                     "characters in the path", shown);
+            return -1;
+        }
     }
 
     u->path = malloc(len + 2);
