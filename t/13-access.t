@@ -16,7 +16,7 @@ use Test::More;
 use VpnwsTest;
 use VpnwsWS qw(eth_parse);
 
-my $t = VpnwsTest->new()->has_module();
+my $t = VpnwsTest->new()->has(qw(vpnws ssl auth_basic access limit_conn));
 
 plan(skip_all => 'no openssl') unless `openssl version 2>/dev/null`;
 

@@ -15,7 +15,7 @@ use Test::More;
 use VpnwsTest;
 use VpnwsWS qw(eth_parse accept_key);
 
-my $t = VpnwsTest->new()->has_module();
+my $t = VpnwsTest->new()->has(qw(vpnws proxy));
 
 $t->write_file_expand('nginx.conf', <<'EOF');
 %%TEST_GLOBALS%%

@@ -13,9 +13,10 @@ package VpnwsTest;
 #   my $st = $t->status;                                # decoded JSON
 #   $t->done();                 # stop, "no alerts" tests, done_testing
 #
-# or by hand: new, has_module, write_file_expand('nginx.conf', $conf) with
-# %%TEST_GLOBALS%%, %%TEST_GLOBALS_HTTP%%, %%PORT_8080%%, %%PREFIX%%
-# (load_module is prepended unless %%LOAD_MODULE%% places it), run.
+# or by hand: new, has(qw(vpnws ssl)), write_file_expand('nginx.conf',
+# $conf) with %%TEST_GLOBALS%%, %%TEST_GLOBALS_HTTP%%, %%PORT_8080%%,
+# %%PREFIX%% (load_module is prepended unless %%LOAD_MODULE%% places it),
+# run.
 # Environment: VPNWS_BUILD (the module's directory), TEST_NGINX_BINARY,
 # TEST_KEEP=1 (keep the prefix), TEST_VERBOSE_LOG=1 (print error.log),
 # TEST_VPNWS_TIMEOUT (the per-file watchdog, seconds).
@@ -95,6 +96,42 @@ sub has_module {
         unless -f $MODULE;
     Test::More::plan(skip_all => "no nginx binary: $NGINX")
         unless -x $NGINX;
+
+    return $self;
+}
+
+
+# skip the whole file unless nginx has these: "vpnws" (the module), "ssl",
+# "http_v2", "stream", or any http module name ("auth_request", "proxy")
+sub has {
+    my ($self, @features) = @_;
+
+    my $v = `$NGINX -V 2>&1`;
+
+    for my $f (@features) {
+        my $ok;
+
+        if ($f eq 'vpnws') {
+            $self->has_module();
+            next;
+
+        } elsif ($f eq 'ssl') {
+            $ok = $v =~ /--with-http_ssl_module/;
+
+        } elsif ($f eq 'stream') {
+            $ok = $v =~ /--with-stream\b/;
+
+        } elsif ($f =~ /^(auth_request|http_v2|realip|sub|addition|dav|
+                          gunzip|stub_status|secure_link|slice)$/x)
+        {
+            $ok = $v =~ /--with-http_${f}_module/ || $v =~ /--with-${f}_module/;
+
+        } else {
+            $ok = $v !~ /--without-http_${f}_module/;
+        }
+
+        Test::More::plan(skip_all => "nginx has no $f") unless $ok;
+    }
 
     return $self;
 }
