@@ -783,7 +783,6 @@ test_claim(void)
     port_init(&q, 2, 0);
     sw_send(&s, &b, BCAST, MAC_G, &d);
     sw_send(&s, &q, BCAST, MAC_B, &d);
-    todo_start("claim takes over a MAC live behind a bridge/tap");
     is_int(vpnws_switch_claim(&s.ctx, &p, MAC_G), -1,
            "a peer cannot claim the gateway's MAC, live behind the tap");
     sw_send(&s, &q, MAC_G, MAC_B, &d);
@@ -792,7 +791,12 @@ test_claim(void)
     s.ctx.now++;
     sw_send(&s, &b, MAC_B, MAC_G, &d);
     decision_is(&d, VPNWS_FWD_UNICAST, 2, "the gateway's frames still pass");
-    todo_end();
+
+    /* nor by sending from it */
+    sw_send(&s, &p, MAC_B, MAC_G, &d);
+    decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_MAC_TAKEN,
+                "a peer's first frame from the gateway's MAC: mac_taken");
+    ok(!p.has_mac, "and the peer owns nothing");
     sw_free(&s);
 
     /* aged out behind a bridge: the station may have moved to a peer */
@@ -970,6 +974,18 @@ test_bridge_learning(void)
     sw_send(&s, &b, MAC_A, m, &d);
     ok(d.action == VPNWS_FWD_UNICAST && d.learned && b.nmacs == 3,
        "at 1019 0 and 2 (seen 1008) expired: 7 learned, nmacs 3");
+
+    /* a station moves and moves back within one second */
+    mkmac(m, 6);
+    sw_send(&s, &b2, MAC_A, m, &d);
+    sw_send(&s, &p, m, MAC_A, &d);
+    decision_is(&d, VPNWS_FWD_UNICAST, 10, "6 moved to bridge 10");
+    sw_send(&s, &b, MAC_A, m, &d);
+    ok(d.action == VPNWS_FWD_UNICAST && d.learned,
+       "bridge 9 sends from 6 again in the same second: the refresh cache"
+       " does not hide the move");
+    sw_send(&s, &p, m, MAC_A, &d);
+    decision_is(&d, VPNWS_FWD_UNICAST, 9, "6 is behind bridge 9 again");
 
     /* a station moves between bridges */
     mkmac(m, 5);
@@ -1238,6 +1254,23 @@ test_cache(void)
 
     is_int(s.lock_errors, 0, "cache: lock discipline");
     sw_free(&s);
+}
+
+
+static void
+test_ctx_init(void)
+{
+    vpnws_mactab_t        t;
+    vpnws_switch_ctx_t    ctx;
+    vpnws_switch_conf_t   conf;
+
+    memset(&ctx, 0x5a, sizeof(ctx));
+    vpnws_switch_ctx_init(&ctx, &conf, &t, 1234);
+    ok(ctx.conf == &conf && ctx.table == &t && ctx.now == 1234
+       && ctx.gen == 0 && ctx.owner == 0 && ctx.bridges == 0
+       && ctx.alive == NULL && ctx.lock == NULL && ctx.unlock == NULL
+       && ctx.lock_data == NULL && ctx.cache == NULL,
+       "ctx_init: conf, table, now; every optional field off");
 }
 
 
@@ -1688,6 +1721,7 @@ main(void)
     test_expire();
     test_port_gone();
     test_cache();
+    test_ctx_init();
     test_drop_names();
     test_mactab_basic();
     test_mactab_purge();
