@@ -35,7 +35,9 @@ ngx_int_t
 ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
 {
     int                          sz;
+    size_t                       max;
     ngx_uint_t                   i, j;
+    ngx_http_vpnws_switch_t    **sws;
     ngx_core_conf_t             *ccf;
     ngx_pool_cleanup_t          *cln;
     ngx_http_vpnws_ipc_t        *ipc;
@@ -89,6 +91,18 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* a message is at most the socket buffer: room for two of the largest */
+
+    sws = vmcf->switches.elts;
+    max = 0;
+
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        max = ngx_max(max, sws[i]->conf.max_frame);
+    }
+
+    sz = (int) ngx_max(NGX_HTTP_VPNWS_IPC_BUF,
+                       2 * (max + sizeof(ngx_http_vpnws_ipc_hdr_t)) + 65536);
+
     for (i = 0; i < ipc->n; i++) {
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_NONBLOCK|SOCK_CLOEXEC, 0,
@@ -101,7 +115,6 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
         }
 
         for (j = 0; j < 2; j++) {
-            sz = NGX_HTTP_VPNWS_IPC_BUF;
 
             /* the master is root: FORCE passes net.core.[rw]mem_max */
             if (setsockopt(ipc->fds[i][j], SOL_SOCKET,

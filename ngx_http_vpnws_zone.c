@@ -270,8 +270,13 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
         }
 
         if (is("max_frame")) {
-            if (size < VPNWS_ETH_HLEN || size > 16 * 1024 * 1024) {
-                goto invalid;
+            /* a tap frame is at most 64k; a worker channel message must
+             * stay one allocation the kernel can make */
+            if (size < VPNWS_ETH_HLEN || size > 1024 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "vpnws_switch \"%V\": invalid \"%V\": "
+                                   "14 to 1m", &sw->name, value);
+                return NGX_CONF_ERROR;
             }
 
             sw->conf.max_frame = (uint32_t) size;

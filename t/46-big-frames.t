@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 
 # vpnws: frames as large as max_frame cross workers: unicast and flood of
-# the largest frame with max_frame=64k (the default), 1m and 8m (the
-# cross-worker channel must carry what the config accepts).
+# the largest frame with max_frame=64k (the default) and 1m, the largest
+# the config accepts (the cross-worker channel must carry it); 8m is
+# refused by nginx -t.
 
 use strict;
 use warnings;
@@ -17,8 +18,17 @@ use VpnwsWS qw(eth_frame eth_parse);
 
 sub mac { sprintf('02:00:00:00:0b:%02x', $_[0]) }
 
-for my $case ([65536, ''], [1 << 20, 'max_frame=1m queue=4m'],
-              [8 << 20, 'max_frame=8m queue=24m size=2m'])
+{
+    my $t = VpnwsTest->new();
+    $t->has_module();
+    $t->write_file_expand('nginx.conf',
+        $t->switch_conf(params => 'max_frame=8m queue=24m size=2m'));
+    my ($rc, $out) = $t->test_config();
+    isnt($rc, 0, 'max_frame=8m: nginx -t fails');
+    like($out, qr/invalid "max_frame=8m": 14 to 1m/, 'and says the range');
+}
+
+for my $case ([65536, ''], [1 << 20, 'max_frame=1m queue=4m'])
 {
     my ($max, $params) = @$case;
     my $what = "max_frame=$max";
