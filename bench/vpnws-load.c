@@ -109,6 +109,8 @@ struct load_thread_s {
     int                 ep;
     load_peer_t       **peers;
     size_t              npeers;
+    load_peer_t       **senders;    /* pumped every loop: not the idle */
+    size_t              nsenders;
     load_stats_t        st;
 };
 
@@ -705,8 +707,8 @@ thread_main(void *arg)
 
         now = now_ns();
 
-        for (i = 0; i < t->npeers; i++) {
-            peer_pump(t->peers[i], now);
+        for (i = 0; i < t->nsenders; i++) {
+            peer_pump(t->senders[i], now);
         }
     }
 
@@ -1651,6 +1653,7 @@ main(int argc, char **argv)
     for (t = 0; t < opt.threads; t++) {
         threads[t].ep = epoll_create1(0);
         threads[t].peers = calloc((size_t) npeers, sizeof(load_peer_t *));
+        threads[t].senders = calloc((size_t) npeers, sizeof(load_peer_t *));
     }
 
     active = 0;
@@ -1732,6 +1735,16 @@ main(int argc, char **argv)
     for (i = 0; i < npeers; i++) {
         peers[i].last_progress = t0;
         peers[i].rate_start = t0;
+    }
+
+    for (t = 0; t < opt.threads; t++) {
+        threads[t].nsenders = 0;
+
+        for (i = 0; i < (int) threads[t].npeers; i++) {
+            if (threads[t].peers[i]->sender) {
+                threads[t].senders[threads[t].nsenders++] = threads[t].peers[i];
+            }
+        }
     }
 
     for (t = 0; t < opt.threads; t++) {
