@@ -448,18 +448,13 @@ ngx_http_vpnws_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
         return 0;
 
     default: /* VPNWS_WS_OP_CLOSE */
-        code = (len >= 2) ? (uint16_t) (data[0] << 8 | data[1])
-                          : VPNWS_WS_CLOSE_NORMAL;
+        code = vpnws_ws_close_code(data, len);
 
         ngx_log_error(NGX_LOG_INFO, p->connection->log, 0,
                       "vpnws: peer %uD sent Close %d", p->state.port.id,
                       (int) code);
 
-        if (code < 1000 || code >= 5000 || code == 1005 || code == 1006) {
-            code = VPNWS_WS_CLOSE_NORMAL;
-        }
-
-        ngx_http_vpnws_close(p, code, NULL);
+        ngx_http_vpnws_close(p, vpnws_ws_close_reply(code), NULL);
         return -1;
     }
 }

@@ -426,17 +426,12 @@ vpnwsd_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
         return 0;
 
     default: /* VPNWS_WS_OP_CLOSE */
-        code = (len >= 2) ? (uint16_t) (data[0] << 8 | data[1])
-                          : VPNWS_WS_CLOSE_NORMAL;
+        code = vpnws_ws_close_code(data, len);
 
         vpnwsd_log(VPNWSD_LOG_INFO, "peer %u sent Close %d",
                    c->state.port.id, (int) code);
 
-        if (code < 1000 || code >= 5000 || code == 1005 || code == 1006) {
-            code = VPNWS_WS_CLOSE_NORMAL;
-        }
-
-        vpnwsd_peer_close(c, code, NULL);
+        vpnwsd_peer_close(c, vpnws_ws_close_reply(code), NULL);
         return -1;
     }
 }

@@ -331,6 +331,26 @@ vpnws_ws_reader_reset(vpnws_ws_reader_t *r, const vpnws_ws_handler_t *h,
 }
 
 
+uint16_t
+vpnws_ws_close_code(const uint8_t *data, size_t len)
+{
+    return (len >= 2) ? (uint16_t) (data[0] << 8 | data[1])
+                      : VPNWS_WS_CLOSE_NO_STATUS;
+}
+
+
+uint16_t
+vpnws_ws_close_reply(uint16_t code)
+{
+    /* 1005 and 1006 never go on the wire; nor do codes out of range */
+    if (code < 1000 || code >= 5000 || code == 1005 || code == 1006) {
+        return VPNWS_WS_CLOSE_NORMAL;
+    }
+
+    return code;
+}
+
+
 int
 vpnws_ws_key_valid(const char *key, size_t len)
 {
