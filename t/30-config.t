@@ -105,8 +105,10 @@ fails('peers=0', qr/invalid parameter "peers=0"/,
       switch => 'vpnws_switch sw peers=0;');
 fails('peers=lots', qr/invalid parameter "peers=lots"/,
       switch => 'vpnws_switch sw peers=lots;');
-fails('max_frame=10', qr/invalid parameter "max_frame=10"/,
+fails('max_frame=10', qr/invalid (parameter )?"max_frame=10"/,
       switch => 'vpnws_switch sw max_frame=10;');
+fails('max_frame=2m', qr/invalid (parameter )?"max_frame=2m"/,
+      switch => 'vpnws_switch sw max_frame=2m queue=8m;');
 fails('mac_aging=0', qr/invalid parameter "mac_aging=0"/,
       switch => 'vpnws_switch sw mac_aging=0;');
 fails('timeout=soon', qr/invalid parameter "timeout=soon"/,
