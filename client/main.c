@@ -605,6 +605,7 @@ main(int argc, char **argv)
 {
     int             rc, attempt;
     char            err[VPNWS_ERRLEN], mac[VPNWS_MAC_STR_LEN + 1];
+    int64_t         start;
     vpnws_conf_t    conf;
     vpnws_client_t  cl;
 
@@ -666,9 +667,14 @@ main(int argc, char **argv)
                             conf.bridge ? ", bridge" : "");
 
             cl.connected_once = 1;
-            attempt = 0;
+            start = vpnws_now_ms();
 
             rc = vpnws_session(&cl, err, sizeof(err));
+
+            if (vpnws_now_ms() - start >= VPNWS_SESSION_STABLE) {
+                /* a server that accepts and drops at once keeps backing off */
+                attempt = 0;
+            }
 
             vpnws_log(VPNWS_LOG_DEBUG, "session: %llu frames out, %llu in, "
                       "%llu dropped at the tap",

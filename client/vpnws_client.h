@@ -49,6 +49,7 @@
 #define VPNWS_TIMEOUT_DEFAULT   60
 #define VPNWS_CONNECT_TIMEOUT   15          /* connect + handshakes, s */
 #define VPNWS_BACKOFF_MAX       30000       /* ms */
+#define VPNWS_SESSION_STABLE    10000       /* ms up that resets backoff */
 #define VPNWS_HTTP_MAX          8192        /* response header limit */
 
 #define VPNWS_IN_SIZE           (2 * (VPNWS_TAP_MAX_FRAME + 64))
