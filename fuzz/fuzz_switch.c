@@ -4,8 +4,9 @@
  * coming back, time passing, reloads (generations), expiry sweeps.
  * Invariants after every step: the table is consistent and never holds
  * more than its capacity, every entry belongs to a live port, a non-bridge
- * port owns at most one MAC, a bridge at most bridge_macs; decisions obey
- * the rules; the table changes only under the lock, which is released.
+ * port owns at most one MAC, a bridge at most bridge_macs, a peer never
+ * takes over a MAC live behind a bridge; decisions obey the rules; the
+ * table changes only under the lock, which is released.
  */
 
 
@@ -179,10 +180,46 @@ check_table(const sw_t *s)
 }
 
 
+/* a MAC live behind a bridge of p's generation: the bridge's id, or 0 */
+static uint32_t
+live_learned(sw_t *s, const port_t *p, const uint8_t *mac)
+{
+    vpnws_mac_entry_t  *e;
+
+    e = vpnws_mactab_find(&s->tab, mac);
+
+    if (e == NULL || !(e->flags & VPNWS_ENTRY_LEARNED) || e->gen != p->gen
+        || s->now - e->seen > s->conf.mac_aging)
+    {
+        return 0;
+    }
+
+    return e->port.id;
+}
+
+
+/* a peer never takes a MAC live behind a bridge over */
+static void
+check_not_hijacked(sw_t *s, const port_t *p, const uint8_t *mac,
+    uint32_t owner)
+{
+    vpnws_mac_entry_t  *e;
+
+    if (owner == 0 || (p->st.port.flags & VPNWS_PORT_BRIDGE)) {
+        return;
+    }
+
+    e = vpnws_mactab_find(&s->tab, mac);
+    fuzz_assert(e != NULL && e->port.id == owner);
+    fuzz_assert(!p->st.has_mac || !vpnws_mac_eq(p->st.mac, mac));
+}
+
+
 static void
 do_frame(sw_t *s, port_t *p, const uint8_t *dst, const uint8_t *src,
     size_t len)
 {
+    uint32_t             owner;
     uint8_t              frame[60];
     const port_t        *q;
     vpnws_decision_t     d;
@@ -197,9 +234,12 @@ do_frame(sw_t *s, port_t *p, const uint8_t *dst, const uint8_t *src,
     ctx_for(s, p, &ctx);
     s->version = s->tab.version;
     memset(&d, 0x5a, sizeof(d));
+    owner = p->st.has_mac ? 0 : live_learned(s, p, src);
 
     vpnws_switch_frame(&ctx, &p->st, frame, len, &d);
     p->sent = 1;
+
+    check_not_hijacked(s, p, src, owner);
 
     fuzz_assert(s->depth == 0 && s->tab.version == s->version);
 
@@ -257,7 +297,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void                *mem;
     port_t              *p;
     uint8_t              op, flags;
-    uint32_t             cap, k;
+    uint32_t             cap, k, owner;
     fuzz_in_t            in;
     vpnws_switch_ctx_t   ctx;
 
@@ -320,9 +360,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
             ctx_for(s, p, &ctx);
+            owner = live_learned(s, p, s->macs[k]);
             rc = vpnws_switch_claim(&ctx, &p->st, s->macs[k]);
             fuzz_assert(rc == 0 || rc == -1 || rc == -2);
             fuzz_assert((rc == 0) == (p->st.has_mac != 0));
+            check_not_hijacked(s, p, s->macs[k], owner);
             break;
 
         case 5:
