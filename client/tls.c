@@ -79,9 +79,9 @@ vpnws_tls_ctx(vpnws_conf_t *conf, char *err, size_t errlen)
     }
 
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* buffers stay: releasing them when idle costs at every lull */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
-                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-                          | SSL_MODE_RELEASE_BUFFERS);
+                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 
     if (conf->no_verify) {
