@@ -4,6 +4,8 @@
  */
 
 
+#include <time.h>
+
 #include "tap.h"
 #include "vpnws_switch.h"
 
@@ -1081,6 +1083,55 @@ test_table_full_of_expired(void)
 }
 
 
+/*
+ * A full table of live entries: every frame from a new MAC fails to
+ * insert.  The sweep for aged entries is O(capacity) under the switch
+ * lock; run per frame, one peer could hold every worker off the table.
+ * Nothing ages twice within a host second, so once a second is enough.
+ */
+static void
+test_full_table_cost(void)
+{
+    sw_t                 s;
+    double               t;
+    uint8_t              m[6];
+    uint32_t             i, cap;
+    struct timespec      a, b;
+    vpnws_decision_t     d;
+    vpnws_port_state_t   p;
+
+    cap = 200000;
+    sw_init(&s, cap);
+
+    for (i = 0; i < cap; i++) {
+        port_init(&p, i + 1, 0);
+        mkmac(m, i);
+        (void) vpnws_switch_claim(&s.ctx, &p, m);
+    }
+
+    is_int(s.tab.count, cap, "200000 peers fill the table");
+
+    port_init(&p, cap + 1, VPNWS_PORT_BRIDGE);
+    s.conf.bridge_macs = 1000000;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+
+    for (i = 0; i < 2000; i++) {
+        mkmac(m, cap + i);
+        sw_send(&s, &p, BCAST, m, &d);
+    }
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    t = (double) (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+
+    decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_TABLE_FULL,
+                "a bridge learning into the full table");
+    ok(t < 0.2, "2000 such frames in one second cost %.3f s of CPU (< 0.2:"
+       " no table sweep per frame)", t);
+    sw_free(&s);
+}
+
+
 static void
 test_expire(void)
 {
@@ -1719,6 +1770,7 @@ main(void)
     test_bridge_learning();
     test_table_full_of_expired();
     test_expire();
+    test_full_table_cost();
     test_port_gone();
     test_cache();
     test_ctx_init();
