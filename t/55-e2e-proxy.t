@@ -28,7 +28,7 @@ my $port = $E2E::PORT;
 $e->sh('a', 'ip tuntap add dev vpn5 mode tap');
 my $a = $e->client('a', tap => 'vpn5', addr => '10.214.0.1/24',
     args => ['--proxy', 'http://pu:p%40ss@10.213.1.1:3128',
-             '--uid', 'nobody'],
+             '--uid', 'nobody', '--gid', '65534', '--mtu', '1400'],
     url => "ws://10.213.1.1:$port/vpn");
 
 # $http_proxy from the environment; fast pings, short dead-server timeout
@@ -46,8 +46,11 @@ my $plog = $e->read_file('proxy.log');
 like($plog, qr/^200 10\.213\.1\.1:$port$/m, 'proxy: CONNECT from A');
 like($plog, qr/^200 10\.213\.2\.1:$port$/m, 'proxy: CONNECT from B');
 
-like($e->read_file("/proc/$a/status"), qr/^Uid:\s+65534\s+65534\s+65534/m,
-    '--uid nobody: privileges dropped');
+my $st = $e->read_file("/proc/$a/status");
+like($st, qr/^Uid:\s+65534\s+65534\s+65534/m, '--uid nobody: user dropped');
+like($st, qr/^Gid:\s+65534\s+65534\s+65534/m, '--gid 65534: group dropped');
+like($st, qr/^Groups:\s*$/m, 'no supplementary groups');
+like($e->sh('a', 'ip link show vpn5'), qr/mtu 1400/, '--mtu 1400');
 
 # wrong proxy credentials: retried, one clear line
 my $w = $e->client('a', tap => 'vpn9',
