@@ -247,7 +247,8 @@ vpnws_tap_up(const char *ifname, char *err, size_t errlen)
         return -1;
     }
 
-    if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING)) {
+    if (ifr.ifr_flags & IFF_UP) {
+        /* an unprivileged user may attach to a tap an admin brought up */
         return 0;
     }
 
