@@ -48,8 +48,13 @@ $(BUILD)/client-unit: client/test_client.c $(CLIENT_LIB_SRCS) $(CLIENT_HDRS)
 CLIENT_FUZZ_NAMES := $(basename $(notdir $(wildcard client/fuzz_*.c)))
 CLIENT_FUZZ_BINS  := $(CLIENT_FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 
+FUZZ_TIME         ?= 10
+
 .PHONY: client-fuzz client-fuzz-smoke
 client-fuzz: $(CLIENT_FUZZ_BINS)
+
+# the suite's unit layer fuzzes the client's parsers too
+unit-test: client-fuzz-smoke
 
 $(BUILD)/fuzz/fuzz_client_%: client/fuzz_client_%.c $(CLIENT_LIB_SRCS) \
     $(CLIENT_HDRS)
