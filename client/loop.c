@@ -497,7 +497,8 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
             goto done;
         }
 
-        want = EPOLLIN;
+        /* closing: only the CLOSE reply is left to write */
+        want = (cl->closing && !cl->conn.write_wants_read) ? 0 : EPOLLIN;
 
         if (cl->out_pos < cl->out_end || cl->conn.read_wants_write) {
             want |= EPOLLOUT;
