@@ -454,7 +454,7 @@ ngx_http_vpnws_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
                       "vpnws: peer %uD sent Close %d", p->state.port.id,
                       (int) code);
 
-        ngx_http_vpnws_close(p, vpnws_ws_close_reply(code), NULL);
+        ngx_http_vpnws_close(p, vpnws_ws_close_reply(data, len), NULL);
         return -1;
     }
 }

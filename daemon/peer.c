@@ -431,7 +431,7 @@ vpnwsd_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
         vpnwsd_log(VPNWSD_LOG_INFO, "peer %u sent Close %d",
                    c->state.port.id, (int) code);
 
-        vpnwsd_peer_close(c, vpnws_ws_close_reply(code), NULL);
+        vpnwsd_peer_close(c, vpnws_ws_close_reply(data, len), NULL);
         return -1;
     }
 }

@@ -60,6 +60,7 @@ vpnws_mactab_init(vpnws_mactab_t *t, void *mem, uint32_t capacity,
     uint32_t  i;
 
     t->version = 0;
+    t->swept = 0;
     t->nbuckets = vpnws_mactab_buckets(capacity);
     t->capacity = capacity;
     t->count = 0;

@@ -85,7 +85,10 @@ vpnws_switch_lookup(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
 }
 
 
-/* a full table first drops what has aged, then tries once more */
+/*
+ * A full table first drops what has aged, then tries once more; the sweep
+ * is O(capacity) under the lock, and nothing ages twice within a second.
+ */
 static vpnws_mac_entry_t *
 vpnws_switch_insert(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
 {
@@ -93,8 +96,12 @@ vpnws_switch_insert(const vpnws_switch_ctx_t *ctx, const uint8_t *mac)
 
     e = vpnws_mactab_insert(ctx->table, mac);
 
-    if (e == NULL && vpnws_switch_expire(ctx) > 0) {
-        e = vpnws_mactab_insert(ctx->table, mac);
+    if (e == NULL && ctx->table->swept != ctx->now) {
+        ctx->table->swept = ctx->now;
+
+        if (vpnws_switch_expire(ctx) > 0) {
+            e = vpnws_mactab_insert(ctx->table, mac);
+        }
     }
 
     return e;

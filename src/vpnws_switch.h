@@ -70,6 +70,7 @@ typedef struct {
     uint32_t            capacity;
     uint32_t            count;
     uint32_t            free;       /* free list: index + 1 */
+    uint32_t            swept;      /* host second of the last full sweep */
     uint64_t            seed;
     uint32_t           *buckets;
     vpnws_mac_entry_t  *entries;

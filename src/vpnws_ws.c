@@ -340,14 +340,28 @@ vpnws_ws_close_code(const uint8_t *data, size_t len)
 
 
 uint16_t
-vpnws_ws_close_reply(uint16_t code)
+vpnws_ws_close_reply(const uint8_t *data, size_t len)
 {
-    /* 1005 and 1006 never go on the wire; nor do codes out of range */
-    if (code < 1000 || code >= 5000 || code == 1005 || code == 1006) {
+    uint16_t  code;
+
+    if (len == 0) {
         return VPNWS_WS_CLOSE_NORMAL;
     }
 
-    return code;
+    if (len == 1) {
+        return VPNWS_WS_CLOSE_PROTOCOL;
+    }
+
+    code = vpnws_ws_close_code(data, len);
+
+    /* RFC 6455 7.4: 1000-1003, 1007-1014 and 3000-4999 may be sent */
+    if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+        || (code >= 3000 && code <= 4999))
+    {
+        return code;
+    }
+
+    return VPNWS_WS_CLOSE_PROTOCOL;
 }
 
 

@@ -108,8 +108,9 @@ size_t vpnws_ws_close_frame(uint8_t *out, uint16_t code, const char *reason,
 /* the code a CLOSE payload carries (1005 without one) */
 uint16_t vpnws_ws_close_code(const uint8_t *data, size_t len);
 
-/* the code to answer a CLOSE with: the peer's, if one may be sent back */
-uint16_t vpnws_ws_close_reply(uint16_t code);
+/* the code to answer a CLOSE with: the peer's; 1000 to an empty one; 1002
+ * to a malformed one (one byte, a code no endpoint may send) */
+uint16_t vpnws_ws_close_reply(const uint8_t *data, size_t len);
 
 /* Sec-WebSocket-Key: base64 text of VPNWS_WS_KEY_MIN..MAX bytes; 0 or -1 */
 int vpnws_ws_key_valid(const char *key, size_t len);
