@@ -150,8 +150,9 @@ vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,
 {
     int               fd, rc, e;
     char              addr[INET6_ADDRSTRLEN];
+    int64_t           left;
     socklen_t         elen;
-    struct addrinfo   hints, *res, *ai;
+    struct addrinfo   hints, *res, *ai, *next;
 
     memset(&hints, 0, sizeof(struct addrinfo));
     hints.ai_family = AF_UNSPEC;
@@ -205,7 +206,15 @@ vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,
             continue;
         }
 
-        rc = vpnws_conn_wait(c, POLLOUT, deadline, err, errlen);
+        /* an address that swallows SYNs leaves time for the next ones */
+        for (left = 0, next = ai; next; next = next->ai_next) {
+            left++;
+        }
+
+        rc = vpnws_conn_wait(c, POLLOUT,
+                             vpnws_now_ms()
+                             + (deadline - vpnws_now_ms()) / left,
+                             err, errlen);
 
         if (rc != VPNWS_OK) {
 
