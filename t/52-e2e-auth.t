@@ -31,6 +31,7 @@ my $tls = $port + 1;
 
 $e->nginx(workers => 1,
     loc => "auth_basic vpn; auth_basic_user_file $d/htpasswd;",
+    server => 'location /closed { deny all; vpnws office; }',
     http => <<"EOF");
     server {
         listen $tls ssl;
@@ -64,6 +65,15 @@ my @tries = $log =~ /next attempt in ([\d.]+) s/g;
 ok(@tries >= 2 && @tries <= 4, scalar(@tries) . ' attempts in 4 s: backoff')
     or diag($log);
 ok(@tries >= 2 && $tries[-1] >= 1, "delays grow: @tries");
+is($e->stop_client($w), 0, 'stopped on SIGTERM');
+
+# 403 (access rules): retried, the status line said once
+$w = $e->client('b', tap => 'vpn9', url => "ws://10.213.2.1:$port/closed");
+ok($e->wait_log($w, qr/"HTTP\/1\.1 403 Forbidden"; retrying/),
+    '403 reported with the status line and retried');
+sleep 2;
+my @lines = $e->client_log($w) =~ /403/g;
+is(scalar @lines, 1, '403 logged once');
 is($e->stop_client($w), 0, 'stopped on SIGTERM');
 
 # a client certificate: B connects with it, the server sees its DN

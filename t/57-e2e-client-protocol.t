@@ -143,6 +143,11 @@ for my $mode (@modes) {
             return $op == 0x8;
         });
 
+    } elsif ($mode eq '426') {
+        syswrite $c, "HTTP/1.1 426 Upgrade Required\r\n"
+            . "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n";
+        sleep 1;
+
     } else {
         syswrite $c, $resp;
         sleep 1;
@@ -184,11 +189,17 @@ sub bg {
 }
 
 bg('s', 'server.log', 'perl', $server, 9000,
-    qw(badaccept frames badop frames));
+    qw(426 badaccept frames badop frames));
 bg('a', 'capture.log', 'perl', $capture);
 
-# a wrong Sec-WebSocket-Accept on the first connection: fatal
+# 426 on the first connection: fatal, with the status line
 my $p = $e->client('a', tap => 'vpn9', url => 'ws://10.213.1.1:9000/vpn');
+is($e->wait_exit($p, 10), 7, 'HTTP 426: exit code 7');
+like($e->client_log($p), qr/refused the websocket: "HTTP\/1\.1 426 Upgrade Required"/,
+    'and the status line');
+
+# a wrong Sec-WebSocket-Accept on the first connection: fatal
+$p = $e->client('a', tap => 'vpn9', url => 'ws://10.213.1.1:9000/vpn');
 is($e->wait_exit($p, 10), 7, 'wrong Sec-WebSocket-Accept: exit code 7');
 like($e->client_log($p), qr/wrong Sec-WebSocket-Accept/, 'and says so');
 
@@ -214,7 +225,7 @@ my $s = $log->();
 my ($req) = $s =~ /^REQ (.*)$/m;
 my %h;
 my @blocks = split /^REQ /m, $s;
-for (split /\n/, $blocks[2]) {
+for (split /\n/, $blocks[3]) {
     $h{lc $1} = $2 if /^HDR ([^:]+): *(.*)$/;
 }
 
