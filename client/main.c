@@ -60,7 +60,7 @@ static const char  vpnws_usage[] =
 "connection only; once connected, everything is retried.\n"
 "\n"
 "exit codes:\n"
-"  0  stopped by SIGINT or SIGTERM\n"
+"  0  stopped by SIGINT, SIGTERM or SIGHUP\n"
 "  1  internal error (memory, epoll)\n"
 "  2  bad option, argument or URL\n"
 "  3  tap device: no /dev/net/tun permission, bad name, MAC, MTU\n"

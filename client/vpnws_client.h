@@ -22,7 +22,7 @@
 #define VPNWS_CLIENT_NAME       "vpn-ws-client"
 
 /* exit codes: documented in --help and README */
-#define VPNWS_EXIT_OK           0   /* stopped by SIGINT or SIGTERM */
+#define VPNWS_EXIT_OK           0   /* stopped by SIGINT/SIGTERM/SIGHUP */
 #define VPNWS_EXIT_INTERNAL     1   /* out of memory, epoll, fork */
 #define VPNWS_EXIT_USAGE        2   /* bad option, argument or URL */
 #define VPNWS_EXIT_TAP          3   /* tap device: create, MAC, MTU, up */
