@@ -1265,6 +1265,61 @@ test_close_frame(void)
 }
 
 
+static void
+test_close_codes(void)
+{
+    size_t  i;
+    static const struct {
+        const char  *payload;
+        size_t       len;
+        uint16_t     code;
+    } codes[] = {
+        { "", 0, VPNWS_WS_CLOSE_NO_STATUS },
+        { "\x03", 1, VPNWS_WS_CLOSE_NO_STATUS },
+        { "\x03\xe8", 2, 1000 },
+        { "\x03\xe9" "going away", 12, 1001 },
+        { "\x0f\xa0", 2, 4000 },
+        { "\xff\xff", 2, 65535 },
+        { "\x00\x00", 2, 0 },
+    };
+    static const struct {
+        uint16_t  code;
+        uint16_t  reply;
+    } replies[] = {
+        { 1000, 1000 }, { 1001, 1001 }, { 1002, 1002 }, { 1003, 1003 },
+        { 1007, 1007 }, { 1008, 1008 }, { 1009, 1009 }, { 1010, 1010 },
+        { 1011, 1011 }, { 1012, 1012 }, { 1013, 1013 }, { 1014, 1014 },
+        { 3000, 3000 }, { 3999, 3999 }, { 4000, 4000 }, { 4999, 4999 },
+        /* reserved, or never on the wire (RFC 6455 7.4.1): malformed */
+        { 1004, 1002 }, { 1005, 1002 }, { 1006, 1002 }, { 1015, 1002 },
+        { 1016, 1002 }, { 1100, 1002 }, { 2000, 1002 }, { 2999, 1002 },
+        /* out of range */
+        { 0, 1002 }, { 999, 1002 }, { 5000, 1002 }, { 65535, 1002 },
+    };
+    uint8_t  p[3];
+
+    for (i = 0; i < nelem(codes); i++) {
+        is_int(vpnws_ws_close_code((const uint8_t *) codes[i].payload,
+                                   codes[i].len),
+               codes[i].code, "close_code of %zu payload bytes: %u",
+               codes[i].len, codes[i].code);
+    }
+
+    is_int(vpnws_ws_close_reply((const uint8_t *) "", 0), 1000,
+           "close_reply to an empty CLOSE: 1000");
+    is_int(vpnws_ws_close_reply((const uint8_t *) "\x03", 1), 1002,
+           "close_reply to a one-byte CLOSE: 1002");
+
+    for (i = 0; i < nelem(replies); i++) {
+        p[0] = (uint8_t) (replies[i].code >> 8);
+        p[1] = (uint8_t) replies[i].code;
+        p[2] = 'x';
+        is_int(vpnws_ws_close_reply(p, 2 + (i & 1)), replies[i].reply,
+               "close_reply to %u: %u", replies[i].code, replies[i].reply);
+    }
+}
+
+
 /* ---------------------------------------------------------------------- */
 /* handshake helpers */
 
@@ -1306,8 +1361,18 @@ test_key_valid(void)
         /* the 0 byte case needs its real length */
         size_t  len = (i == nelem(cases) - 2) ? 24 : strlen(cases[i].key);
 
+        char    shown[80];
+        size_t  k;
+
+        for (k = 0; k < len && k < sizeof(shown) - 1; k++) {
+            shown[k] = (cases[i].key[k] >= 0x20 && cases[i].key[k] < 0x7f)
+                       ? cases[i].key[k] : '?';
+        }
+
+        shown[k] = '\0';
+
         is_int(vpnws_ws_key_valid(cases[i].key, len), cases[i].rc,
-               "key \"%s\" (%zu) -> %d", cases[i].key, len, cases[i].rc);
+               "key \"%s\" (%zu) -> %d", shown, len, cases[i].rc);
     }
 
     /* the key is exactly len bytes: no NUL needed, trailing bytes ignored */
@@ -1366,6 +1431,7 @@ main(void)
     test_mask();
     test_header();
     test_close_frame();
+    test_close_codes();
     test_key_valid();
     test_accept();
 
