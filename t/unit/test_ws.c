@@ -769,6 +769,19 @@ test_read_fragments(void)
        "frag_alloc fails: -1, 1011 (%s)", r.error ? r.error : "-");
     rec_free(&rc, &r);
 
+    /* a reassembly buffer the host handed over before: no frag_alloc */
+    rec_init(&rc, &r, 1500);
+    rc.live = malloc(1500);
+    r.frag = rc.live;
+    n = mk_frame(buf, 0x02, pay, 10, mask1);
+    n += mk_frame(buf + n, 0x80, pay + 10, 5, mask2);
+    got = vpnws_ws_read(&r, buf, n, &rec_handler, &rc);
+    exp[0] = (expect_t) { 'M', 0, pay, 15 };
+    ok(got == (ssize_t) n && events_match(&rc, exp, 1, "preset")
+       && rc.allocs == 0 && rc.frees == 1 && r.frag == NULL,
+       "a preset reader->frag is used, then given back through frag_free");
+    rec_free(&rc, &r);
+
     /* reset in the middle of a message */
     rec_init(&rc, &r, 1500);
     n = mk_frame(buf, 0x02, pay, 10, mask1);
