@@ -56,20 +56,29 @@ $(BUILD)/fuzz/%: fuzz/%.c $(UNIT_CORE) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(UNIT_CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ $< $(UNIT_CORE)
 
-# New inputs go to $(BUILD)/fuzz/corpus-*, never into the committed seeds;
-# a crash leaves $(BUILD)/fuzz/crash-* and fails the target.
+# Every target at once for FUZZ_TIME seconds (the smoke run's wall time is
+# one target's).  New inputs go to $(BUILD)/fuzz/corpus-*, never into the
+# committed seeds; a crash leaves $(BUILD)/fuzz/<target>-crash-* and fails.
 fuzz-smoke: $(FUZZ_BINS)
-	@set -e; for t in $(FUZZ_NAMES); do \
+	@for t in $(FUZZ_NAMES); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t; \
-	    echo "fuzz-smoke: $$t ($(FUZZ_TIME) s)"; \
-	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	    rm -f $(BUILD)/fuzz/$$t.rc; \
+	    ( $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
 	        $(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t \
-	        > $(BUILD)/fuzz/$$t.log 2>&1 \
-	    || { tail -60 $(BUILD)/fuzz/$$t.log; exit 1; }; \
-	    grep -E '^stat::number_of_executed_units|^stat::new_units_added' \
-	        $(BUILD)/fuzz/$$t.log | sed 's/^/    /'; \
-	done
+	        > $(BUILD)/fuzz/$$t.log 2>&1; \
+	      echo $$? > $(BUILD)/fuzz/$$t.rc ) & \
+	done; \
+	wait; \
+	fail=0; \
+	for t in $(FUZZ_NAMES); do \
+	    rc=$$(cat $(BUILD)/fuzz/$$t.rc 2>/dev/null || echo 1); \
+	    echo "fuzz-smoke: $$t ($(FUZZ_TIME) s): $$( \
+	        sed -n 's/^stat::number_of_executed_units: *//p' \
+	            $(BUILD)/fuzz/$$t.log) runs, exit $$rc"; \
+	    if [ "$$rc" != 0 ]; then tail -40 $(BUILD)/fuzz/$$t.log; fail=1; fi; \
+	done; \
+	exit $$fail
 
 fuzz-run: $(BUILD)/fuzz/$(FUZZ_TARGET)
 	mkdir -p $(BUILD)/fuzz/corpus-$(FUZZ_TARGET)
