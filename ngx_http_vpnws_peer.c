@@ -180,6 +180,17 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     /* graceful shutdown closes idle connections: ours get Close 1001 */
     c->idle = 1;
 
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        /*
+         * nginx frees a connection's TLS buffers whenever they empty; a
+         * websocket would allocate them again for nearly every frame
+         * (measured: half the wss:// throughput)
+         */
+        SSL_clear_mode(c->ssl->connection, SSL_MODE_RELEASE_BUFFERS);
+    }
+#endif
+
     c->read->handler = ngx_http_vpnws_read_handler;
     c->write->handler = ngx_http_vpnws_write_handler;
 
