@@ -76,6 +76,8 @@ install: all
 	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODDIR)/
 	for b in $(INSTALL_BINS); do install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/; done
+	install -d $(DESTDIR)/etc/systemd/system
+	install -m 0644 client/vpn-ws-client@.service $(DESTDIR)/etc/systemd/system/
 
 clean:
 	rm -rf $(BUILD)
