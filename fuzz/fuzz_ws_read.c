@@ -62,6 +62,21 @@ on_control(void *ctx, int opcode, uint8_t *data, size_t len)
     fuzz_assert(len <= VPNWS_WS_MAX_CONTROL && len <= r->max);
     run_hash(r, opcode, data, len);
 
+    if (opcode == VPNWS_WS_OP_CLOSE) {
+        uint16_t  code, reply;
+
+        code = vpnws_ws_close_code(data, len);
+        reply = vpnws_ws_close_reply(data, len);
+
+        /* the reply is a code one may send: the peer's, 1000 or 1002 */
+        fuzz_assert((reply >= 1000 && reply <= 1003)
+                    || (reply >= 1007 && reply <= 1014)
+                    || (reply >= 3000 && reply <= 4999));
+        fuzz_assert(reply == code || reply == VPNWS_WS_CLOSE_NORMAL
+                    || reply == VPNWS_WS_CLOSE_PROTOCOL);
+        fuzz_assert(len >= 2 || code == VPNWS_WS_CLOSE_NO_STATUS);
+    }
+
     return ((r->flags & 2) && opcode == VPNWS_WS_OP_CLOSE) ? -1 : 0;
 }
 
