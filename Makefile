@@ -7,6 +7,8 @@ CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wpointer-arith -Werror
 CPPFLAGS   += -D_GNU_SOURCE -Isrc
 PREFIX     ?= /usr/local
+# more ./configure arguments for the module build
+NGX_CONFIGURE ?=
 MODDIR     ?= /usr/lib/nginx/modules
 
 CORE_SRCS  := src/vpnws_mac.c src/vpnws_ws.c src/vpnws_mactab.c \
@@ -16,7 +18,7 @@ CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
 
-.PHONY: FORCE all module test unit-test nginx-test bench demo install clean deps
+.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps
 
 all: module
 
@@ -36,7 +38,7 @@ $(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure $(BUILD)/nginx-src
 	cd $(BUILD)/nginx && bash -c ' \
 	    flags=(--with-compat); \
 	    if [ -f conf_flags ]; then . ./conf_flags; flags=("$${NGX_CONF_FLAGS[@]}"); fi; \
-	    ./configure "$${flags[@]}" --builddir=$(BUILD)/nginx-objs \
+	    ./configure "$${flags[@]}" $(NGX_CONFIGURE) --builddir=$(BUILD)/nginx-objs \
 	        --add-dynamic-module=$(CURDIR)' > $(BUILD)/configure.log 2>&1 \
 	    || { tail -20 $(BUILD)/configure.log; exit 1; }
 	touch $@
@@ -58,9 +60,27 @@ test:
 	$(MAKE) all
 	$(MAKE) unit-test
 	$(MAKE) nginx-test
+	$(MAKE) asan-test
 
 nginx-test: $(MODULE)
 	VPNWS_BUILD=$(BUILD) prove -r -j1 $(PROVE_FLAGS) t/
+
+# the module built with AddressSanitizer/UBSan, loaded into Debian's nginx
+# with the sanitizer runtimes preloaded: the nginx-level tests once more
+ASAN_BUILD := $(BUILD)/asan-module
+ASAN_RT     = $(shell $(CC) -print-file-name=libasan.so) \
+              $(shell $(CC) -print-file-name=libubsan.so)
+
+# RSS checks mean nothing under ASan's quarantine: t/48-leaks.t runs plain
+ASAN_TESTS = $(filter-out t/48-leaks.t,$(wildcard t/[1-4]*.t)) t/70-status.t
+
+asan-module:
+	$(MAKE) BUILD=$(ASAN_BUILD) NGX_CONFIGURE='--with-cc-opt="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"' module
+
+asan-test: asan-module
+	VPNWS_BUILD=$(ASAN_BUILD) TEST_NGINX_PRELOAD="$(ASAN_RT)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	    prove -j1 $(PROVE_FLAGS) $(ASAN_TESTS)
 
 bench:
 	@tools/ensure-deps build bench

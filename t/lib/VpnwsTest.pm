@@ -341,6 +341,8 @@ sub test_config {
     $name //= 'nginx.conf';
 
     my $p = $self->{prefix};
+    local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_PRELOAD}
+        if $ENV{TEST_NGINX_PRELOAD};
     my $out = `$NGINX -t -p $p/ -c $name -e $p/error-t.log 2>&1`;
     my $rc = $? >> 8;
 
@@ -366,6 +368,10 @@ sub run {
 
         open STDOUT, '>>', "$p/stderr" or POSIX::_exit(127);
         open STDERR, '>>', "$p/stderr" or POSIX::_exit(127);
+
+        # a sanitizer build of the module needs its runtime in nginx
+        $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_PRELOAD}
+            if $ENV{TEST_NGINX_PRELOAD};
 
         exec($NGINX, '-p', "$p/", '-c', $name, '-e', "$p/error.log",
              '-g', 'daemon off; master_process on;')
