@@ -715,8 +715,9 @@ void
 ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     vpnws_switch_ctx_t *ctx)
 {
+    /* monotonic: a clock stepped back must not age every MAC at once */
     vpnws_switch_ctx_init(ctx, &sw->conf, &sw->sh->table,
-                          (uint32_t) ngx_time());
+                          (uint32_t) (ngx_current_msec / 1000));
     ctx->gen = sw->gen;
     ctx->owner = (int32_t) ngx_pid;
     ctx->bridges = (uint32_t) sw->sh->bridges;

@@ -123,9 +123,13 @@ vpnwsd_peer_init(void)
 void
 vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx)
 {
+    struct timespec  ts;
+
     /* one process owns the table: no lock, no liveness, no cache */
+    /* monotonic: a clock stepped back must not age every MAC at once */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     vpnws_switch_ctx_init(ctx, &vpnwsd.conf, &vpnwsd.table,
-                          (uint32_t) time(NULL));
+                          (uint32_t) ts.tv_sec);
     ctx->bridges = vpnwsd.bridges;
 }
 

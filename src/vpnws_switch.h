@@ -124,10 +124,10 @@ typedef struct {
 typedef struct {
     const vpnws_switch_conf_t  *conf;
     vpnws_mactab_t             *table;
-    uint32_t                    now;        /* host seconds */
+    uint32_t                    now;        /* monotonic host seconds */
     uint32_t                    gen;        /* the caller's generation */
     int32_t                     owner;      /* the caller's liveness token */
-    uint32_t                    bridges;    /* bridge/tap ports in switch */
+    uint32_t                    bridges;    /* bridge ports in the switch */
     /* 1 if the owner of a conflicting entry still runs; NULL: always */
     int                       (*alive)(const vpnws_mac_entry_t *e);
     /* serialize table access (vpnws_switch_frame only); NULL: none */
@@ -142,7 +142,7 @@ typedef enum {
     VPNWS_FWD_DROP = 0,
     VPNWS_FWD_UNICAST,          /* to d->dst only */
     VPNWS_FWD_FLOOD,            /* every other port (vpnws_switch_to) */
-    VPNWS_FWD_BRIDGES           /* every other bridge/tap port */
+    VPNWS_FWD_BRIDGES           /* every other bridge port */
 } vpnws_fwd_t;
 
 
