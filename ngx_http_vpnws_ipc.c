@@ -276,7 +276,12 @@ ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
     if (n == -1) {
         err = ngx_socket_errno;
 
-        if (err != NGX_EAGAIN && err != ENOBUFS) {
+        if (err == NGX_EPIPE || err == NGX_ECONNREFUSED) {
+            /* that worker has exited: a reload or a shutdown is under way */
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
+                          "vpnws: sendmsg() to worker %ui failed", worker);
+
+        } else if (err != NGX_EAGAIN && err != ENOBUFS) {
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
                           "vpnws: sendmsg() to worker %ui failed", worker);
         }
