@@ -676,8 +676,15 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         goto failed;
     }
 
-    if (ngx_http_vpnws_peer_start(r, sw, slot, &state) != NGX_OK) {
+    rc = ngx_http_vpnws_peer_start(r, sw, slot, &state);
+
+    if (rc == NGX_DECLINED) {
         goto failed;
+    }
+
+    if (rc != NGX_OK) {
+        /* the peer's pool cleanup releases the slot */
+        return NGX_ERROR;
     }
 
     r->main->count++;

@@ -142,15 +142,19 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
 
     c = r->connection;
 
+    /* NGX_DECLINED: nothing was taken over, the caller frees the slot */
+
     p = ngx_pcalloc(r->pool, sizeof(ngx_http_vpnws_peer_t));
     if (p == NULL) {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
+
+    /* from here on the cleanup frees the slot and the MACs */
 
     p->request = r;
     p->connection = c;
