@@ -38,7 +38,6 @@ typedef struct {
     uint16_t                    flags;      /* VPNWS_PORT_* */
     u_char                      mac[VPNWS_MAC_LEN];
     unsigned                    has_mac:1;
-    unsigned                    kill:1;     /* asked to leave (admin) */
     time_t                      start;
     /* written by the owning worker only, read by status */
     uint64_t                    rx;

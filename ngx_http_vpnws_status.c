@@ -110,7 +110,6 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
             found = 1;
             worker = slot->worker;
             gen = slot->gen;
-            slot->kill = 1;
             break;
         }
     }
