@@ -45,10 +45,19 @@ vpnws_mac_is_broadcast(const uint8_t *mac)
 }
 
 
+/* two fixed-size loads each: memcmp() was 4% of a worker's profile */
 static inline int
 vpnws_mac_eq(const uint8_t *a, const uint8_t *b)
 {
-    return memcmp(a, b, VPNWS_MAC_LEN) == 0;
+    uint16_t  a2, b2;
+    uint32_t  a4, b4;
+
+    memcpy(&a4, a, 4);
+    memcpy(&b4, b, 4);
+    memcpy(&a2, a + 4, 2);
+    memcpy(&b2, b + 4, 2);
+
+    return ((a4 ^ b4) | (uint32_t) (a2 ^ b2)) == 0;
 }
 
 
