@@ -83,6 +83,7 @@ typedef struct {
     uint64_t            seq;
     uint64_t            last_acked;
     uint64_t            last_progress;  /* ns */
+    uint64_t            max_stall;      /* ns: window full, no ack */
     uint64_t            rate_start;     /* ns */
     uint64_t            rate_sent;
     uint32_t            rnd;
@@ -457,12 +458,18 @@ peer_pump(load_peer_t *p, uint64_t now)
     } else {
         acked = atomic_load_explicit(&p->acked, memory_order_relaxed);
 
+        inflight = (int64_t) (p->sent - acked - p->lost);
+
         if (acked != p->last_acked) {
             p->last_acked = acked;
             p->last_progress = now;
-        }
 
-        inflight = (int64_t) (p->sent - acked - p->lost);
+        } else if (inflight >= opt.window
+                   && now - p->last_progress > p->max_stall
+                   && atomic_load_explicit(&phase, memory_order_relaxed) == 1)
+        {
+            p->max_stall = now - p->last_progress;
+        }
 
         if (inflight >= opt.window
             && now - p->last_progress > LOAD_LOST_MS * 1000000ull)
@@ -1443,7 +1450,8 @@ usage(void)
 "  --mode M          pairs | all (all-to-all) (pairs)\n"
 "  --bcast PCT       share of frames sent to ff:ff:ff:ff:ff:ff (0)\n"
 "  --size B          ethernet frame size, 64..65536 (1514)\n"
-"  --window W        closed loop: frames in flight per sender (64)\n"
+"  --window W        closed loop: frames in flight per sender (64); a\n"
+"                    window without an ack for 200 ms counts as lost\n"
 "  --rate R          open loop: frames/s per sender (0: closed loop)\n"
 "  --duration S      measuring time (5); --warmup S (1)\n"
 "  --baseline B      direct | relay: same frames over loopback TCP, no "
@@ -1786,11 +1794,16 @@ main(int argc, char **argv)
     }
 
     lost = sent = 0;
+    uint64_t  stall = 0;
 
     for (i = 0; i < npeers; i++) {
         if (!peers[i].special) {
             lost += peers[i].lost;
             sent += peers[i].sent;
+
+            if (peers[i].max_stall > stall) {
+                stall = peers[i].max_stall;
+            }
         }
     }
 
@@ -1809,6 +1822,11 @@ main(int argc, char **argv)
     }
 
     printf("%s.lost %llu frames\n", pf, (unsigned long long) lost);
+
+    if (opt.rate == 0) {
+        /* longest wait of a sender with a full window while measuring */
+        printf("%s.max_stall %.1f ms\n", pf, (double) stall / 1e6);
+    }
     printf("%s.gen_cpu %.2f cores\n", pf, (gcpu1 - gcpu0) / secs);
 
     if (opt.cpu_pids || nrelay) {
