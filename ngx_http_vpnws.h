@@ -162,6 +162,7 @@ typedef struct {
     uint16_t                    sw;         /* switch index */
     uint32_t                    dst_slot;
     uint32_t                    dst_id;
+    uint32_t                    len;        /* the frame after the header */
     vpnws_port_t                src;
 } ngx_http_vpnws_ipc_hdr_t;
 
@@ -191,6 +192,7 @@ void ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle);
 ngx_uint_t ngx_http_vpnws_ipc_workers(void);
 ngx_int_t ngx_http_vpnws_ipc_send(ngx_uint_t worker,
     ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame, size_t len);
+void ngx_http_vpnws_ipc_flush(void);
 
 /* peer */
 ngx_int_t ngx_http_vpnws_peer_start(ngx_http_request_t *r,

@@ -3,8 +3,10 @@
  *
  * One SOCK_SEQPACKET socketpair per worker number, made by the master in
  * init_module (before fork): worker i reads fds[i][0]; every other worker
- * sends to fds[i][1].  A full socket drops the frame (an ethernet switch
- * drops under congestion; it never queues without bound nor blocks).
+ * sends to fds[i][1].  Frames for a worker are gathered while an event is
+ * handled and go as one message of [header, frame] records when it ends
+ * (ngx_http_vpnws_ipc_flush()); a full socket drops them (an ethernet
+ * switch drops under congestion; it never queues without bound nor blocks).
  */
 
 
@@ -13,6 +15,7 @@
 
 #define NGX_HTTP_VPNWS_IPC_BUF      (4 * 1024 * 1024)
 #define NGX_HTTP_VPNWS_IPC_BATCH    256
+#define NGX_HTTP_VPNWS_IPC_GATHER   65536   /* bytes of records a message */
 
 
 typedef struct {
@@ -21,14 +24,27 @@ typedef struct {
 } ngx_http_vpnws_ipc_t;
 
 
+/* records gathered for one worker */
+typedef struct {
+    u_char                     *buf;
+    size_t                      len;
+} ngx_http_vpnws_ipc_out_t;
+
+
 static void ngx_http_vpnws_ipc_cleanup(void *data);
 static void ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_vpnws_ipc_sendmsg(ngx_uint_t worker,
+    struct iovec *iov, int niov);
+static void ngx_http_vpnws_ipc_flush_worker(ngx_uint_t worker);
+static void ngx_http_vpnws_ipc_dropped(u_char *buf, size_t len);
 
 
 static ngx_http_vpnws_ipc_t   *ngx_http_vpnws_ipc;
 static ngx_connection_t       *ngx_http_vpnws_ipc_conn;
 static u_char                 *ngx_http_vpnws_ipc_buf;
 static size_t                  ngx_http_vpnws_ipc_size;
+static ngx_http_vpnws_ipc_out_t *ngx_http_vpnws_ipc_out;
+static ngx_uint_t              ngx_http_vpnws_ipc_pending;
 
 
 ngx_int_t
@@ -199,7 +215,17 @@ ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
                                           sws[i]->conf.max_frame);
     }
 
-    ngx_http_vpnws_ipc_size += sizeof(ngx_http_vpnws_ipc_hdr_t);
+    ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size
+                                      + sizeof(ngx_http_vpnws_ipc_hdr_t),
+                                      NGX_HTTP_VPNWS_IPC_GATHER);
+
+    ngx_http_vpnws_ipc_out = ngx_pcalloc(cycle->pool,
+                                 ipc->n * sizeof(ngx_http_vpnws_ipc_out_t));
+    if (ngx_http_vpnws_ipc_out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_vpnws_ipc_pending = 0;
 
     ngx_http_vpnws_ipc_buf = ngx_alloc(ngx_http_vpnws_ipc_size, cycle->log);
     if (ngx_http_vpnws_ipc_buf == NULL) {
@@ -251,25 +277,103 @@ ngx_int_t
 ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
     u_char *frame, size_t len)
 {
-    ssize_t        n;
-    ngx_err_t      err;
-    struct iovec   iov[2];
-    struct msghdr  msg;
+    size_t                     rec;
+    struct iovec               iov[2];
+    ngx_http_vpnws_ipc_out_t  *o;
 
-    if (ngx_http_vpnws_ipc == NULL || worker >= ngx_http_vpnws_ipc->n
+    if (ngx_http_vpnws_ipc == NULL || ngx_http_vpnws_ipc_out == NULL
+        || worker >= ngx_http_vpnws_ipc->n
         || ngx_http_vpnws_ipc->fds[worker][1] == (ngx_socket_t) -1)
     {
         return NGX_DECLINED;
     }
 
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = sizeof(ngx_http_vpnws_ipc_hdr_t);
-    iov[1].iov_base = frame;
-    iov[1].iov_len = len;
+    hdr->len = (uint32_t) len;
+    rec = sizeof(ngx_http_vpnws_ipc_hdr_t) + len;
+    o = &ngx_http_vpnws_ipc_out[worker];
+
+    if (rec > NGX_HTTP_VPNWS_IPC_GATHER) {
+        /* a big frame goes alone, after what was gathered before it */
+        ngx_http_vpnws_ipc_flush_worker(worker);
+
+        iov[0].iov_base = hdr;
+        iov[0].iov_len = sizeof(ngx_http_vpnws_ipc_hdr_t);
+        iov[1].iov_base = frame;
+        iov[1].iov_len = len;
+
+        return ngx_http_vpnws_ipc_sendmsg(worker, iov, 2);
+    }
+
+    if (o->buf == NULL) {
+        o->buf = ngx_alloc(NGX_HTTP_VPNWS_IPC_GATHER, ngx_cycle->log);
+        if (o->buf == NULL) {
+            return NGX_AGAIN;
+        }
+    }
+
+    if (o->len + rec > NGX_HTTP_VPNWS_IPC_GATHER) {
+        ngx_http_vpnws_ipc_flush_worker(worker);
+    }
+
+    if (o->len == 0) {
+        ngx_http_vpnws_ipc_pending++;
+    }
+
+    ngx_memcpy(o->buf + o->len, hdr, sizeof(ngx_http_vpnws_ipc_hdr_t));
+    ngx_memcpy(o->buf + o->len + sizeof(ngx_http_vpnws_ipc_hdr_t), frame,
+               len);
+    o->len += rec;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_vpnws_ipc_flush(void)
+{
+    ngx_uint_t  w;
+
+    for (w = 0; ngx_http_vpnws_ipc_pending && w < ngx_http_vpnws_ipc->n; w++)
+    {
+        ngx_http_vpnws_ipc_flush_worker(w);
+    }
+}
+
+
+static void
+ngx_http_vpnws_ipc_flush_worker(ngx_uint_t worker)
+{
+    struct iovec               iov;
+    ngx_http_vpnws_ipc_out_t  *o;
+
+    o = &ngx_http_vpnws_ipc_out[worker];
+
+    if (o->len == 0) {
+        return;
+    }
+
+    iov.iov_base = o->buf;
+    iov.iov_len = o->len;
+
+    if (ngx_http_vpnws_ipc_sendmsg(worker, &iov, 1) != NGX_OK) {
+        ngx_http_vpnws_ipc_dropped(o->buf, o->len);
+    }
+
+    o->len = 0;
+    ngx_http_vpnws_ipc_pending--;
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_ipc_sendmsg(ngx_uint_t worker, struct iovec *iov, int niov)
+{
+    ssize_t        n;
+    ngx_err_t      err;
+    struct msghdr  msg;
 
     ngx_memzero(&msg, sizeof(struct msghdr));
     msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
+    msg.msg_iovlen = niov;
 
     n = sendmsg(ngx_http_vpnws_ipc->fds[worker][1], &msg, MSG_DONTWAIT);
 
@@ -293,9 +397,35 @@ ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
 }
 
 
+/* a gathered message did not go: each frame counts as dropped */
+static void
+ngx_http_vpnws_ipc_dropped(u_char *buf, size_t len)
+{
+    size_t                        off;
+    ngx_http_vpnws_switch_t     **sws;
+    ngx_http_vpnws_ipc_hdr_t      hdr;
+    ngx_http_vpnws_main_conf_t   *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_vpnws_module);
+    sws = vmcf->switches.elts;
+
+    for (off = 0; off + sizeof(hdr) <= len; off += sizeof(hdr) + hdr.len) {
+        ngx_memcpy(&hdr, buf + off, sizeof(hdr));
+
+        if (hdr.sw < vmcf->switches.nelts
+            && hdr.type != NGX_HTTP_VPNWS_IPC_KILL)
+        {
+            ngx_http_vpnws_count_drop(sws[hdr.sw], VPNWS_DROP_IPC);
+        }
+    }
+}
+
+
 static void
 ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
 {
+    size_t                     off;
     ssize_t                    n;
     ngx_err_t                  err;
     ngx_uint_t                 i;
@@ -331,18 +461,33 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
             break;
         }
 
-        if ((size_t) n < sizeof(ngx_http_vpnws_ipc_hdr_t)) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "vpnws: short message of %z bytes on the worker "
-                          "channel", n);
-            continue;
+        /* [header, frame] records, as ngx_http_vpnws_ipc_send() wrote */
+
+        for (off = 0; off < (size_t) n; off += sizeof(hdr) + hdr.len) {
+
+            if ((size_t) n - off < sizeof(hdr)) {
+                goto bad;
+            }
+
+            ngx_memcpy(&hdr, ngx_http_vpnws_ipc_buf + off, sizeof(hdr));
+
+            if (hdr.len > (size_t) n - off - sizeof(hdr)) {
+                goto bad;
+            }
+
+            ngx_http_vpnws_deliver_ipc(&hdr,
+                                       ngx_http_vpnws_ipc_buf + off
+                                       + sizeof(hdr),
+                                       hdr.len);
         }
 
-        ngx_memcpy(&hdr, ngx_http_vpnws_ipc_buf, sizeof(hdr));
+        continue;
 
-        ngx_http_vpnws_deliver_ipc(&hdr,
-                                   ngx_http_vpnws_ipc_buf + sizeof(hdr),
-                                   n - sizeof(hdr));
+    bad:
+
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "vpnws: malformed message of %z bytes on the worker "
+                      "channel", n);
     }
 
     ngx_http_vpnws_flush_dirty();

@@ -847,6 +847,9 @@ ngx_http_vpnws_flush_dirty(void)
     ngx_queue_t            *q;
     ngx_http_vpnws_peer_t  *p;
 
+    /* other workers first: they switch in parallel with our writes */
+    ngx_http_vpnws_ipc_flush();
+
     while (!ngx_queue_empty(&ngx_http_vpnws_dirty)) {
         q = ngx_queue_head(&ngx_http_vpnws_dirty);
         ngx_queue_remove(q);

@@ -144,6 +144,8 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
                                           NGX_HTTP_SERVICE_UNAVAILABLE,
                                           busy, sizeof(busy) - 1);
         }
+
+        ngx_http_vpnws_ipc_flush();
     }
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
