@@ -292,6 +292,13 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
             return -1;
         }
 
+        if (n == 0) {
+            /* a tap whose device is gone reads 0 for ever: do not spin */
+            snprintf(err, errlen, "read(tap %s): end of file (the device "
+                     "was deleted)", cl->ifname);
+            return -1;
+        }
+
         if (n < VPNWS_ETH_HLEN) {
             continue;
         }

@@ -591,6 +591,12 @@ vpnws_backoff(vpnws_client_t *cl, int attempt)
             cl->tap_drops++;
         }
 
+        if (n == 0) {
+            /* a tap whose device is gone reads 0 for ever: do not spin */
+            vpnws_die(VPNWS_EXIT_TAP, "read(tap %s): end of file (the device "
+                      "was deleted)", cl->ifname);
+        }
+
         if (n == -1 && errno != EAGAIN && errno != EINTR) {
             vpnws_die(VPNWS_EXIT_TAP, "read(tap %s): %s%s", cl->ifname,
                       strerror(errno),
