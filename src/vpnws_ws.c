@@ -122,13 +122,18 @@ vpnws_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
      * which vectorizes nothing (callgrind, 1514-byte frames: 27% fewer
      * instructions than 8 bytes a step)
      */
-    memcpy(&kv, m, 8);
-    memcpy((uint8_t *) &kv + 8, m, 8);
+    i = 0;
 
-    for (i = 0; i + 16 <= n; i += 16) {
-        memcpy(&v, p + i, 16);
-        v ^= kv;
-        memcpy(p + i, &v, 16);
+    /* setting the vector up costs more than it saves on small frames */
+    if (n >= 128) {
+        memcpy(&kv, m, 8);
+        memcpy((uint8_t *) &kv + 8, m, 8);
+
+        for ( /* void */ ; i + 16 <= n; i += 16) {
+            memcpy(&v, p + i, 16);
+            v ^= kv;
+            memcpy(p + i, &v, 16);
+        }
     }
 
     for ( /* void */ ; i + 8 <= n; i += 8) {

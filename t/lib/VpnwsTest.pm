@@ -386,6 +386,9 @@ sub run {
     my $conf = $self->{files}{$name} // $self->read_file($name);
     my @ports = grep { $conf =~ /\blisten\s+(\S+:)?$_\b/ }
         values %{$self->{ports}};
+    # every worker, not just the first one, before a test counts them
+    my ($nworkers) = $conf =~ /^\s*worker_processes\s+(\d+)\s*;/m;
+    $nworkers ||= 1;
 
     while (1) {
         if (waitpid($pid, WNOHANG) == $pid) {
@@ -407,7 +410,7 @@ sub run {
             close $s;
         }
 
-        last if $up && $self->worker_pids();
+        last if $up && $self->worker_pids() >= $nworkers;
 
         if (time() > $deadline) {
             die "nginx did not start listening within 10s:\n"
