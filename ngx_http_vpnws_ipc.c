@@ -481,6 +481,12 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
                                        hdr.len);
         }
 
+        /*
+         * out to the peers after each message, as after each read of a
+         * peer: a burst of messages would otherwise overflow their queues
+         */
+        ngx_http_vpnws_flush_dirty();
+
         continue;
 
     bad:
