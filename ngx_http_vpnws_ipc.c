@@ -320,8 +320,12 @@ ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
     }
 
     ngx_memcpy(o->buf + o->len, hdr, sizeof(ngx_http_vpnws_ipc_hdr_t));
-    ngx_memcpy(o->buf + o->len + sizeof(ngx_http_vpnws_ipc_hdr_t), frame,
-               len);
+
+    if (len) {
+        /* a KILL has no frame: memcpy() from NULL is undefined */
+        ngx_memcpy(o->buf + o->len + sizeof(ngx_http_vpnws_ipc_hdr_t),
+                   frame, len);
+    }
     o->len += rec;
 
     return NGX_OK;
