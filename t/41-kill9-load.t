@@ -38,48 +38,20 @@ my @p = map { connect_peer($_) } 0 .. $N - 1;
 is(scalar(grep { defined } @p), $N, "$N peers");
 
 my @old;
-my ($reconnects, $refused, $sent) = (0, 0, 0);
-my $start = time();
 my @kill_at = (0.5, 1.5, 2.5, 3.5, 4.5);
 my $killed = 0;
 
-while (time() - $start < 6) {
-    if (@kill_at && time() - $start >= $kill_at[0]) {
+my ($sent, $reconnects, $refused) = $t->churn(\@p, seconds => 6,
+    connect => \&connect_peer, mac => \&mac,
+    event => sub {
+        return unless @kill_at && $_[0] >= $kill_at[0];
         shift @kill_at;
         my @w = $t->active_worker_pids();
         my $victim = $w[int rand @w];
         push @old, $victim;
         kill 'KILL', $victim;
         $killed++;
-    }
-
-    for my $i (0 .. $N - 1) {
-        my $ws = $p[$i];
-
-        if (!$ws || $ws->{eof} || $ws->{closed}) {
-            $ws->close() if $ws;
-            $p[$i] = $ws = connect_peer($i);
-            if ($ws) {
-                $reconnects++;
-            } else {
-                $refused++;
-                next;
-            }
-        }
-
-        my $j = ($i + 1 + int rand($N - 1)) % $N;
-        my $dst = rand() < 0.2 ? 'ff:ff:ff:ff:ff:ff' : mac($j);
-        eval {
-            $ws->send_eth($dst, mac($i), 0x0800, 'x' x int rand 1400,
-                          timeout => 2);
-            $sent++;
-        };
-        $ws->{eof} = 1 if $@;
-    }
-
-    # read whatever arrived, notice closes
-    VpnwsWS->collect([grep { defined } @p], timeout => 0.01);
-}
+    });
 
 diag("$sent frames sent, $reconnects reconnects, $refused refused "
      . "reconnects (MAC still held)");

@@ -35,43 +35,15 @@ my @p = map { connect_peer($_) } 0 .. $N - 1;
 is(scalar(grep { defined } @p), $N, "$N peers");
 
 my @old;
-my ($reconnects, $refused, $sent) = (0, 0, 0);
-my $start = time();
 my @reload_at = (1, 2.5, 4);
 
-while (time() - $start < 6) {
-    if (@reload_at && time() - $start >= $reload_at[0]) {
+my ($sent, $reconnects, $refused) = $t->churn(\@p, seconds => 6,
+    connect => \&connect_peer, mac => \&mac,
+    event => sub {
+        return unless @reload_at && $_[0] >= $reload_at[0];
         shift @reload_at;
         push @old, $t->reload(workers => 2);
-    }
-
-    for my $i (0 .. $N - 1) {
-        my $ws = $p[$i];
-
-        if (!$ws || $ws->{eof} || $ws->{closed}) {
-            $ws->close() if $ws;
-            $p[$i] = $ws = connect_peer($i);
-            if ($ws) {
-                $reconnects++;
-            } else {
-                $refused++;
-                next;
-            }
-        }
-
-        my $j = ($i + 1 + int rand($N - 1)) % $N;
-        my $dst = rand() < 0.2 ? 'ff:ff:ff:ff:ff:ff' : mac($j);
-        eval {
-            $ws->send_eth($dst, mac($i), 0x0800, 'x' x int rand 1400,
-                          timeout => 2);
-            $sent++;
-        };
-        $ws->{eof} = 1 if $@;
-    }
-
-    # read whatever arrived, notice closes
-    VpnwsWS->collect([grep { defined } @p], timeout => 0.01);
-}
+    });
 
 diag("$sent frames sent, $reconnects reconnects, $refused refused "
      . "reconnects (MAC still held)");

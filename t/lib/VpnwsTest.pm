@@ -872,6 +872,52 @@ sub rss_kb {
 }
 
 
+# traffic among the peers in @$p (peer $i sends from $mac->($i)) for
+# $o{seconds}, while $o{event}->($elapsed) disrupts nginx; closed peers are
+# replaced with $o{connect}->($i) (undef: refused, retried next round).
+# Returns ($sent, $reconnects, $refused).
+sub churn {
+    my ($self, $p, %o) = @_;
+
+    my ($sent, $reconnects, $refused) = (0, 0, 0);
+    my $n = @$p;
+    my $start = time();
+
+    while (time() - $start < $o{seconds}) {
+        $o{event}->(time() - $start) if $o{event};
+
+        for my $i (0 .. $n - 1) {
+            my $ws = $p->[$i];
+
+            if (!$ws || $ws->{eof} || $ws->{closed}) {
+                $ws->close() if $ws;
+                $p->[$i] = $ws = $o{connect}->($i);
+                if ($ws) {
+                    $reconnects++;
+                } else {
+                    $refused++;
+                    next;
+                }
+            }
+
+            my $j = ($i + 1 + int rand($n - 1)) % $n;
+            my $dst = rand() < 0.2 ? 'ff:ff:ff:ff:ff:ff' : $o{mac}->($j);
+            eval {
+                $ws->send_eth($dst, $o{mac}->($i), 0x0800,
+                              'x' x int rand 1400, timeout => 2);
+                $sent++;
+            };
+            $ws->{eof} = 1 if $@;
+        }
+
+        # read whatever arrived, notice closes
+        VpnwsWS->collect([grep { defined } @$p], timeout => 0.01);
+    }
+
+    return ($sent, $reconnects, $refused);
+}
+
+
 # raise RLIMIT_NOFILE (prlimit64 on x86_64 linux; else leave it)
 sub raise_nofile {
     my ($want) = @_;
