@@ -198,14 +198,40 @@ void ngx_http_vpnws_ipc_flush(void);
 ngx_int_t ngx_http_vpnws_peer_start(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot,
     vpnws_port_state_t *state);
+void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
+    uint32_t id, uint16_t code);
+ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
+
+/* output */
+void ngx_http_vpnws_output_init(void);
+u_char *ngx_http_vpnws_buf_get(void **list, ngx_uint_t *n, size_t size);
+void ngx_http_vpnws_buf_put(void **list, ngx_uint_t *n, void *b);
+u_char *ngx_http_vpnws_room(ngx_http_vpnws_peer_t *p, size_t size);
+ngx_int_t ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data,
+    size_t len, int opcode);
+void ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data,
+    size_t size);
+void ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p);
+void ngx_http_vpnws_flush_dirty(void);
+
+#define ngx_http_vpnws_in_size(sw)  ((sw)->conf.max_frame + VPNWS_WS_MAX_HLEN)
+
+#define ngx_http_vpnws_in_get(sw)                                            \
+    ngx_http_vpnws_buf_get(&(sw)->free_in, &(sw)->nfree_in,                   \
+                           ngx_http_vpnws_in_size(sw))
+#define ngx_http_vpnws_in_put(sw, b)                                         \
+    ngx_http_vpnws_buf_put(&(sw)->free_in, &(sw)->nfree_in, b)
+#define ngx_http_vpnws_out_get(sw)                                           \
+    ngx_http_vpnws_buf_get(&(sw)->free_out, &(sw)->nfree_out, (sw)->queue)
+#define ngx_http_vpnws_out_put(sw, b)                                        \
+    ngx_http_vpnws_buf_put(&(sw)->free_out, &(sw)->nfree_out, b)
+
+/* forward */
+ngx_int_t ngx_http_vpnws_forward_init(ngx_cycle_t *cycle, size_t max_frame);
 void ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
     vpnws_port_state_t *src, u_char *frame, size_t len);
 void ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
     size_t len);
-void ngx_http_vpnws_flush_dirty(void);
-void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
-    uint32_t id, uint16_t code);
-ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
 
 /* tap */
 char *ngx_http_vpnws_tap_configure(ngx_conf_t *cf,
@@ -223,6 +249,9 @@ ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);
 
 /* status */
 ngx_int_t ngx_http_vpnws_status_handler(ngx_http_request_t *r);
+
+/* upgrade */
+ngx_int_t ngx_http_vpnws_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_VPNWS_H_INCLUDED_ */
