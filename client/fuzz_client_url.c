@@ -47,8 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
 
-        free(conf.url.path);
-        free(conf.url.basic);
+        vpnws_url_free(&conf.url);
     }
 
     free(text);

@@ -1,7 +1,7 @@
 /*
  * vpn-ws-client: command line, tap setup, and the reconnect loop.
  *
- *   vpn-ws-client [options] <tap> <ws[s]://[user:pass@]host[:port]/path>
+ *   vpn-ws-client [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>
  */
 
 
@@ -25,12 +25,14 @@
 
 static const char  vpnws_usage[] =
 "usage: " VPNWS_CLIENT_NAME " [options] <tap> "
-"<ws[s]://[user:pass@]host[:port]/path>\n"
+"<ws[s]://[user[:pass]@]host[:port]/path>\n"
 "\n"
 "Connect the tap device <tap> (created, or attached if it exists) to a vpnws\n"
 "switch over a websocket; reconnect forever, keeping the tap up.\n"
 "\n"
 "options (default in parentheses):\n"
+"  --auth-file FILE    Basic auth \"user:password\" from FILE, mode 0600; the\n"
+"                      password alone if the URL has \"user@\" ($VPNWS_AUTH)\n"
 "  --exec CMD          sh -c CMD once the tap is up, $VPNWS_TAP set (none)\n"
 "  --key FILE          client certificate key, PEM (the --crt file)\n"
 "  --crt FILE          client certificate chain, PEM (none)\n"
@@ -50,7 +52,9 @@ static const char  vpnws_usage[] =
 "  -h, --help          print this help and exit\n"
 "\n"
 "Without --proxy, $https_proxy (wss://) or $http_proxy (ws://) is used\n"
-"unless $no_proxy names the host.  Connecting and the handshakes may take\n"
+"unless $no_proxy names the host.  A password in the URL is visible to\n"
+"local users (ps); --auth-file or $VPNWS_AUTH keep it out of argv.\n"
+"Messages show credentials as \"***\".  Connecting and the handshakes may take\n"
 "15 s, or --timeout if smaller.  --exec runs before --uid/--gid apply.\n"
 "\n"
 "Failures that a retry can fix (DNS, refused or lost connections, HTTP\n"
@@ -83,11 +87,13 @@ enum {
     VPNWS_OPT_GID,
     VPNWS_OPT_PROXY,
     VPNWS_OPT_PING,
-    VPNWS_OPT_TIMEOUT
+    VPNWS_OPT_TIMEOUT,
+    VPNWS_OPT_AUTH_FILE
 };
 
 
 static const struct option  vpnws_options[] = {
+    { "auth-file",      required_argument, NULL, VPNWS_OPT_AUTH_FILE },
     { "exec",           required_argument, NULL, VPNWS_OPT_EXEC },
     { "key",            required_argument, NULL, VPNWS_OPT_KEY },
     { "crt",            required_argument, NULL, VPNWS_OPT_CRT },
@@ -204,7 +210,8 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 {
     int          c;
     char         err[VPNWS_ERRLEN];
-    const char  *user, *group, *proxy;
+    char        *proxy;
+    const char  *user, *group;
 
     conf->ping_interval = VPNWS_PING_DEFAULT;
     conf->timeout = VPNWS_TIMEOUT_DEFAULT;
@@ -218,6 +225,10 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
     while ((c = getopt_long(argc, argv, "vqVh", vpnws_options, NULL)) != -1) {
 
         switch (c) {
+
+        case VPNWS_OPT_AUTH_FILE:
+            conf->auth_file = optarg;
+            break;
 
         case VPNWS_OPT_EXEC:
             conf->exec = optarg;
@@ -313,7 +324,7 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 
     if (argc - optind != 2) {
         vpnws_die(VPNWS_EXIT_USAGE, "%s; usage: " VPNWS_CLIENT_NAME
-                  " [options] <tap> <ws[s]://[user:pass@]host[:port]/path>",
+                  " [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>",
                   argc - optind < 2 ? "missing arguments"
                                     : "too many arguments");
     }
@@ -334,11 +345,20 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
         vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
     }
 
+    vpnws_url_hide(argv[optind + 1]);
+
+    if (vpnws_auth_load(&conf->url, conf->auth_file, err, sizeof(err)) != 0)
+    {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    }
+
     if (proxy && strcmp(proxy, "none") != 0 && *proxy) {
 
         if (vpnws_url_parse(proxy, &conf->proxy, 1, err, sizeof(err)) != 0) {
             vpnws_die(VPNWS_EXIT_USAGE, "--proxy: %s", err);
         }
+
+        vpnws_url_hide(proxy);
 
         conf->use_proxy = 1;
 
@@ -728,10 +748,8 @@ main(int argc, char **argv)
     free(cl.out);
     free(cl.frame);
     free(cl.frag);
-    free(conf.url.path);
-    free(conf.url.basic);
-    free(conf.proxy.path);
-    free(conf.proxy.basic);
+    vpnws_url_free(&conf.url);
+    vpnws_url_free(&conf.proxy);
     SSL_CTX_free(cl.ssl_ctx);
     close(cl.tap);
     close(vpnws_signal_fd);

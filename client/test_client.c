@@ -1,12 +1,15 @@
 /*
- * vpn-ws-client unit tests (TAP for prove): URLs, proxy selection, base64,
- * HTTP response parsing.  Table-driven; run by t/56-client-unit.t.
+ * vpn-ws-client unit tests (TAP for prove): URLs, credentials and their
+ * redaction, proxy selection, base64, HTTP response parsing.  Table-driven;
+ * run by t/56-client-unit.t.
  */
 
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "vpnws_client.h"
 
@@ -157,9 +160,202 @@ vpnws_test_urls(void)
                    u.basic ? u.basic : "(null)");
         }
 
-        free(u.path);
-        free(u.basic);
+        vpnws_url_free(&u);
     }
+}
+
+
+/* every message about a bad URL shows its credentials as "***" */
+static void
+vpnws_test_redaction(void)
+{
+    int     rc;
+    char    err[VPNWS_ERRLEN], text[128];
+    size_t  i;
+
+    static const struct {
+        const char  *url;
+        int          proxy;
+    } cases[] = {
+        { "ftp://u:secret@h/", 0 },
+        { "ws//u:secret@h/", 0 },
+        { "wss:/u:secret@h/", 0 },
+        { "u:secret@h", 0 },
+        { "ws://u:secret@[::zz]/", 0 },
+        { "ws://u:secret@[::1/", 0 },
+        { "ws://u:secret@/", 0 },
+        { "ws://u:secret@h x/", 0 },
+        { "ws://u:secret@h:0/", 0 },
+        { "ws://u:secret@h:1x/", 0 },
+        { "ws://u:secret@h/a b", 0 },
+        { "ws://u:se/cret@h/", 0 },
+        { "ws://u:se#cret@h/", 0 },
+        { "ws://u:s%00ecret@h/", 0 },
+        { "ws://secret@h:99999/", 0 },
+        { "https://u:secret@proxy/", 1 },
+        { "http://u:secret@proxy:0/", 1 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vpnws_url_t  u;
+
+        err[0] = '\0';
+        rc = vpnws_url_parse(cases[i].url, &u, cases[i].proxy, err,
+                             sizeof(err));
+
+        if (!vpnws_ok(rc == -1 && strstr(err, "ecret") == NULL
+                      && strstr(err, "***") != NULL,
+                      "credentials redacted in", cases[i].url))
+        {
+            printf("# %s\n", err);
+        }
+    }
+
+    /* the URL in argv, as ps shows it */
+    snprintf(text, sizeof(text), "wss://alice:p%%40ss@h/vpn");
+    vpnws_url_hide(text);
+    vpnws_ok(strcmp(text, "wss://alice:******@h/vpn") == 0, "hidden in argv",
+             text);
+
+    snprintf(text, sizeof(text), "wss://alice@h/vpn@x");
+    vpnws_url_hide(text);
+    vpnws_ok(strcmp(text, "wss://alice@h/vpn@x") == 0, "nothing to hide in",
+             text);
+
+    vpnws_url_redact("ws://h/p", text, sizeof(text));
+    vpnws_ok(strcmp(text, "ws://h/p") == 0, "no credentials shown as",
+             text);
+}
+
+
+static int
+vpnws_test_basic(vpnws_url_t *u, const char *cred)
+{
+    char  basic[256];
+
+    vpnws_base64((const uint8_t *) cred, strlen(cred), basic);
+
+    return u->basic && strcmp(u->basic, basic) == 0;
+}
+
+
+static const char *
+vpnws_test_file(const char *content, mode_t mode)
+{
+    FILE               *f;
+    static const char   path[] = "/tmp/vpnws-client-unit.auth";
+
+    unlink(path);
+    f = fopen(path, "w");
+
+    if (f == NULL) {
+        return NULL;
+    }
+
+    fputs(content, f);
+    fclose(f);
+    chmod(path, mode);
+
+    return path;
+}
+
+
+/* --auth-file and $VPNWS_AUTH */
+static void
+vpnws_test_auth(void)
+{
+    int           rc;
+    char          err[VPNWS_ERRLEN];
+    size_t        i;
+    const char   *file;
+    vpnws_url_t   u;
+
+    static const struct {
+        const char  *url;
+        const char  *content;
+        mode_t       mode;
+        const char  *cred;          /* NULL: refused */
+        const char  *why;           /* in the error */
+    } cases[] = {
+        { "ws://h/", "bob:pw\n", 0600, "bob:pw", NULL },
+        { "ws://h/", "bob:p:w\r\n", 0400, "bob:p:w", NULL },
+        { "ws://h/", "bob:pw", 0600, "bob:pw", NULL },
+        { "ws://alice@h/", "p:w@x\n", 0600, "alice:p:w@x", NULL },
+        { "ws://a%40b@h/", "pw\n", 0600, "a@b:pw", NULL },
+        { "ws://h/", "pw\n", 0600, NULL, "user:password" },
+        { "ws://h/", "bob:pw\n", 0644, NULL, "chmod 600" },
+        { "ws://h/", "bob:pw\n", 0640, NULL, "chmod 600" },
+        { "ws://h/", "bob:pw\n", 0602, NULL, "chmod 600" },
+        { "ws://h/", "", 0600, NULL, "empty" },
+        { "ws://h/", "\n", 0600, NULL, "empty" },
+        { "ws://h/", "bob:pw\nmore\n", 0600, NULL, "one line" },
+        { "ws://u:pw@h/", "bob:pw\n", 0600, NULL, "one of them" },
+    };
+
+    unsetenv(VPNWS_AUTH_ENV);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        file = vpnws_test_file(cases[i].content, cases[i].mode);
+
+        if (file == NULL || vpnws_url_parse(cases[i].url, &u, 0, err,
+                                            sizeof(err)) != 0)
+        {
+            vpnws_ok(0, "auth-file setup", cases[i].url);
+            continue;
+        }
+
+        err[0] = '\0';
+        rc = vpnws_auth_load(&u, file, err, sizeof(err));
+
+        if (cases[i].cred) {
+            vpnws_ok(rc == 0 && vpnws_test_basic(&u, cases[i].cred),
+                     "--auth-file gives", cases[i].cred);
+
+        } else if (!vpnws_ok(rc == -1 && strstr(err, cases[i].why)
+                             && strstr(err, "pw") == NULL,
+                             "--auth-file refused:", cases[i].why))
+        {
+            printf("# %s\n", err);
+        }
+
+        vpnws_url_free(&u);
+    }
+
+    err[0] = '\0';
+    vpnws_url_parse("ws://h/", &u, 0, err, sizeof(err));
+    rc = vpnws_auth_load(&u, "/tmp/vpnws-client-unit.none", err, sizeof(err));
+    vpnws_ok(rc == -1 && strstr(err, "No such file"), "--auth-file",
+             "missing");
+    rc = vpnws_auth_load(&u, "/tmp", err, sizeof(err));
+    vpnws_ok(rc == -1 && strstr(err, "not a regular file"), "--auth-file",
+             "a directory");
+    vpnws_url_free(&u);
+
+    unlink("/tmp/vpnws-client-unit.auth");
+
+    /* the environment: used without a password elsewhere, then cleared */
+    setenv(VPNWS_AUTH_ENV, "carol:x", 1);
+    vpnws_url_parse("ws://h/", &u, 0, err, sizeof(err));
+    rc = vpnws_auth_load(&u, NULL, err, sizeof(err));
+    vpnws_ok(rc == 0 && vpnws_test_basic(&u, "carol:x"), "$VPNWS_AUTH",
+             "gives carol:x");
+    vpnws_ok(getenv(VPNWS_AUTH_ENV) == NULL, "$VPNWS_AUTH", "cleared");
+    vpnws_url_free(&u);
+
+    setenv(VPNWS_AUTH_ENV, "x", 1);
+    vpnws_url_parse("ws://dave@h/", &u, 0, err, sizeof(err));
+    rc = vpnws_auth_load(&u, NULL, err, sizeof(err));
+    vpnws_ok(rc == 0 && vpnws_test_basic(&u, "dave:x"), "$VPNWS_AUTH",
+             "the password of the URL's user");
+    vpnws_url_free(&u);
+
+    setenv(VPNWS_AUTH_ENV, "carol:x", 1);
+    vpnws_url_parse("ws://u:url@h/", &u, 0, err, sizeof(err));
+    rc = vpnws_auth_load(&u, NULL, err, sizeof(err));
+    vpnws_ok(rc == 0 && vpnws_test_basic(&u, "u:url")
+             && getenv(VPNWS_AUTH_ENV) == NULL, "$VPNWS_AUTH",
+             "ignored for a password in the URL");
+    vpnws_url_free(&u);
 }
 
 
@@ -306,6 +502,8 @@ int
 main(void)
 {
     vpnws_test_urls();
+    vpnws_test_redaction();
+    vpnws_test_auth();
     vpnws_test_no_proxy();
     vpnws_test_base64();
     vpnws_test_http();

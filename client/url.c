@@ -64,7 +64,7 @@ vpnws_url_decode(const char *s, size_t len, char *out)
 static int
 vpnws_url_userinfo(const char *s, size_t len, vpnws_url_t *u)
 {
-    char    *plain;
+    char    *plain, *colon;
     size_t   n;
 
     plain = malloc(len + 2);
@@ -80,10 +80,20 @@ vpnws_url_userinfo(const char *s, size_t len, vpnws_url_t *u)
     }
 
     n = strlen(plain);
+    colon = memchr(plain, ':', n);
 
-    if (memchr(plain, ':', n) == NULL) {
+    if (colon == NULL) {
         /* "user@" alone: an empty password, as curl does */
+        u->user = strdup(plain);
         plain[n++] = ':';
+
+        if (u->user == NULL) {
+            free(plain);
+            return -1;
+        }
+
+    } else {
+        u->password = 1;
     }
 
     vpnws_base64((uint8_t *) plain, n, u->basic);
@@ -95,32 +105,81 @@ vpnws_url_userinfo(const char *s, size_t len, vpnws_url_t *u)
 }
 
 
-/* the URL as error messages show it: the password replaced by "***" */
-static void
-vpnws_url_shown(const char *text, char *out, size_t size)
+/*
+ * Where the credentials are in a URL: [start, at) before its last '@'.
+ * Not only in the authority: a password with an unencoded '/' or '#' is
+ * a malformed URL that must not show it either; a redaction may show too
+ * little, never too much.
+ */
+static int
+vpnws_url_userinfo_span(const char *text, size_t *start, size_t *at)
 {
-    size_t       n;
-    const char  *auth, *end, *at, *colon, *p;
+    const char  *auth, *last;
 
-    auth = strstr(text, "://");
-    auth = auth ? auth + 3 : text;
-    end = auth + strcspn(auth, "/?#");
+    last = strrchr(text, '@');
 
-    for (at = NULL, p = auth; p < end; p++) {
-        if (*p == '@') {
-            at = p;
-        }
+    if (last == NULL) {
+        return 0;
     }
 
-    colon = at ? memchr(auth, ':', at - auth) : NULL;
+    auth = strstr(text, "://");
+    auth = (auth && auth < last) ? auth + 3 : text;
 
-    if (colon == NULL) {
+    *start = auth - text;
+    *at = last - text;
+
+    return 1;
+}
+
+
+/* the URL as messages show it: "user:pass" replaced by "***" */
+void
+vpnws_url_redact(const char *text, char *out, size_t size)
+{
+    size_t  start, at;
+
+    if (!vpnws_url_userinfo_span(text, &start, &at)) {
         snprintf(out, size, "%s", text);
         return;
     }
 
-    n = colon + 1 - text;
-    snprintf(out, size, "%.*s***%s", (int) n, text, at);
+    snprintf(out, size, "%.*s***%s", (int) start, text, text + at);
+}
+
+
+/* overwrite the password of a URL in place (argv, as ps shows it) */
+void
+vpnws_url_hide(char *text)
+{
+    char    *colon;
+    size_t   start, at;
+
+    if (!vpnws_url_userinfo_span(text, &start, &at)) {
+        return;
+    }
+
+    colon = memchr(text + start, ':', at - start);
+
+    if (colon) {
+        memset(colon + 1, '*', text + at - colon - 1);
+    }
+}
+
+
+void
+vpnws_url_free(vpnws_url_t *u)
+{
+    free(u->path);
+    free(u->user);
+
+    if (u->basic) {
+        explicit_bzero(u->basic, strlen(u->basic));
+        free(u->basic);
+    }
+
+    u->path = NULL;
+    u->user = NULL;
+    u->basic = NULL;
 }
 
 
@@ -135,7 +194,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
 
     memset(u, 0, sizeof(vpnws_url_t));
 
-    vpnws_url_shown(text, shown, sizeof(shown));
+    vpnws_url_redact(text, shown, sizeof(shown));
 
     p = text;
 
@@ -159,7 +218,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
 
     } else {
         snprintf(err, errlen, "URL \"%s\": must start with ws:// or wss://",
-                 text);
+                 shown);
         return -1;
     }
 
@@ -223,7 +282,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
 
         if (inet_pton(AF_INET6, u->host, addr) != 1) {
             snprintf(err, errlen, "URL \"%s\": bad IPv6 address \"%s\"",
-                     text, u->host);
+                     shown, u->host);
             return -1;
         }
 
@@ -231,7 +290,7 @@ vpnws_url_parse_parts(const char *text, vpnws_url_t *u, int proxy, char *err,
 
     } else if (strchr(u->host, ':') != NULL) {
         snprintf(err, errlen, "URL \"%s\": IPv6 addresses need [brackets]",
-                 text);
+                 shown);
         return -1;
 
     } else if (inet_pton(AF_INET, u->host, addr) == 1) {
@@ -315,10 +374,7 @@ vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
         return 0;
     }
 
-    free(u->basic);
-    free(u->path);
-    u->basic = NULL;
-    u->path = NULL;
+    vpnws_url_free(u);
 
     return -1;
 }

@@ -61,11 +61,13 @@ typedef struct {
     unsigned        tls:1;
     unsigned        ipv6:1;             /* host is an IPv6 literal */
     unsigned        literal:1;          /* host is an IP literal */
+    unsigned        password:1;         /* "user:pass@", not "user@" */
     char            host[VPNWS_HOST_LEN];
     char            port[8];
     char            authority[VPNWS_HOST_LEN + 16];    /* Host: value */
     char           *path;               /* request target, "/" at least */
     char           *basic;              /* base64 "user:pass", or NULL */
+    char           *user;               /* "user@" alone: the user */
 } vpnws_url_t;
 
 
@@ -84,6 +86,7 @@ typedef struct {
     const char     *key;
     const char     *crt;
     const char     *ca;
+    const char     *auth_file;
     uint8_t         mac[VPNWS_MAC_LEN];
     int             mtu;
     uid_t           uid;
@@ -152,6 +155,18 @@ int64_t vpnws_now_ms(void);
 int vpnws_url_parse(const char *text, vpnws_url_t *u, int proxy, char *err,
     size_t errlen);
 int vpnws_proxy_from_env(vpnws_conf_t *conf, char *err, size_t errlen);
+void vpnws_url_redact(const char *text, char *out, size_t size);
+void vpnws_url_hide(char *text);
+void vpnws_url_free(vpnws_url_t *u);
+
+/* auth.c */
+#define VPNWS_AUTH_ENV          "VPNWS_AUTH"
+#define VPNWS_AUTH_MAX          4096
+
+int vpnws_auth_load(vpnws_url_t *u, const char *file, char *err,
+    size_t errlen);
+int vpnws_auth_set(vpnws_url_t *u, const char *text, size_t len,
+    const char *from, char *err, size_t errlen);
 
 /* conn.c: plain or TLS stream; n, 0 on EOF, -1 (err) or -2 again */
 int vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 
 # End to end with authentication done by nginx: Basic auth from the URL's
-# user:password (percent-encoded), a wrong password retried with backoff,
-# and TLS client certificates (ssl_verify_client on).
+# user:password (percent-encoded), from --auth-file and $VPNWS_AUTH (never
+# in argv nor in the log), a wrong password retried with backoff, and TLS
+# client certificates (ssl_verify_client on).
 
 use strict;
 use warnings;
@@ -52,6 +53,52 @@ unlike($e->client_log($a), qr/p\@ss|p%40ss/, 'the password is not logged');
 my $st = $e->status;
 is((grep { ($_->{REMOTE_USER} // '') eq 'alice' } @{$st->{peers} || []})
     ? 1 : 0, 1, 'the server knows the peer as alice') or diag(explain $st);
+
+# the URL form: the password is overwritten in argv once parsed
+my $cmdline = sub {
+    open my $fh, '<', "/proc/$_[0]/cmdline" or return '';
+    local $/;
+    my $c = <$fh> // '';
+    $c =~ tr/\0/ /;
+    return $c;
+};
+unlike($cmdline->($a), qr/p%40ss|w0rd/, 'URL password hidden in cmdline')
+    or diag($cmdline->($a));
+
+# --auth-file (the password alone: the URL names the user) and $VPNWS_AUTH
+my $af = $e->write_file('alice.auth', "p\@ss:w0rd\n");
+chmod 0600, $af;
+my $f = $e->client('b', tap => 'vpn7', args => ['--auth-file', $af],
+    url => "ws://alice\@10.213.2.1:$port/vpn");
+ok($e->wait_log($f, qr/connected to ws:/), '--auth-file accepted');
+my $v = $e->client('b', tap => 'vpn6', env => { VPNWS_AUTH => 'alice:p@ss:w0rd' },
+    url => "ws://10.213.2.1:$port/vpn");
+ok($e->wait_log($v, qr/connected to ws:/), '$VPNWS_AUTH accepted');
+$st = $e->status;
+is(scalar(grep { ($_->{REMOTE_USER} // '') eq 'alice' } @{$st->{peers} || []}),
+    3, 'three peers known as alice');
+for my $pid ($f, $v) {
+    unlike($cmdline->($pid) . $e->client_log($pid), qr/p\@ss|w0rd/,
+        "no password in cmdline and log of client $pid");
+}
+my $environ = do { local $/; open my $fh, '<', "/proc/$v/environ"; <$fh> // '' };
+unlike($environ, qr/w0rd/, '$VPNWS_AUTH cleared from /proc/PID/environ');
+is($e->stop_client($_), 0, 'stopped on SIGTERM') for $f, $v;
+
+chmod 0640, $af;
+$f = $e->client('b', tap => 'vpn7', args => ['--auth-file', $af],
+    url => "ws://alice\@10.213.2.1:$port/vpn");
+is($e->wait_exit($f, 5), 2, 'a group-readable --auth-file: exit code 2');
+like($e->client_log($f), qr/mode 0640 lets other users read it.*chmod 600/,
+    'and the message says why');
+
+# a bad URL: the message shows the credentials as ***
+$f = $e->client('b', tap => 'vpn7',
+    url => "ws://alice:p%40ss%3Aw0rd\@10.213.2.1:0/vpn");
+is($e->wait_exit($f, 5), 2, 'a bad port: exit code 2');
+like($e->client_log($f), qr{URL "ws://\*\*\*\@10\.213\.2\.1:0/vpn": bad port},
+    'the URL is shown with *** for its credentials')
+    or diag($e->client_log($f));
 
 # a wrong password: one clear line, then retries with backoff, alive
 my $w = $e->client('b', tap => 'vpn9', args => ['-v'],
