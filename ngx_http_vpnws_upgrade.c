@@ -12,6 +12,7 @@ typedef struct {
     ngx_table_elt_t            *version;
     ngx_table_elt_t            *mac;
     ngx_table_elt_t            *bridge;
+    ngx_table_elt_t            *ready;
     ngx_uint_t                  upgrade;    /* Connection: upgrade seen */
 } ngx_http_vpnws_headers_t;
 
@@ -200,6 +201,11 @@ ngx_http_vpnws_validate(ngx_http_request_t *r, ngx_http_vpnws_headers_t *hs,
                                    "X-vpn-ws-bridge must be on or off");
         }
     }
+
+    vpnws_switch_join(state,
+                      hs->ready && hs->ready->value.len == 2
+                      && ngx_strncasecmp(hs->ready->value.data,
+                                         (u_char *) "on", 2) == 0);
 
     if (hs->mac) {
         if (vpnws_mac_parse((char *) hs->mac->value.data, hs->mac->value.len,
@@ -415,6 +421,9 @@ ngx_http_vpnws_find_headers(ngx_http_request_t *r,
 
         } else if (is("X-vpn-ws-bridge")) {
             hs->bridge = &h[i];
+
+        } else if (is("X-vpn-ws-ready")) {
+            hs->ready = &h[i];
         }
 
 #undef is

@@ -839,6 +839,7 @@ connect_ws(int n)
                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                          "Sec-WebSocket-Version: 13\r\n"
                          "X-vpn-ws-MAC: %02x:%02x:%02x:%02x:%02x:%02x\r\n"
+                         "X-vpn-ws-ready: on\r\n"
                          "\r\n",
                          opt.path, opt.host, opt.port,
                          p->mac[0], p->mac[1], p->mac[2], p->mac[3],

@@ -287,6 +287,7 @@ vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
                    "Sec-WebSocket-Key: %s\r\n"
                    "Sec-WebSocket-Version: 13\r\n"
                    "X-vpn-ws-MAC: %s\r\n"
+                   "X-vpn-ws-ready: on\r\n"
                    "%s"
                    "User-Agent: " VPNWS_CLIENT_NAME "/"
                        VPNWS_CLIENT_VERSION "\r\n",

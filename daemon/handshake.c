@@ -110,6 +110,7 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     vpnws_switch_ctx_t          ctx;
     const vpnws_uwsgi_var_t    *method, *upgrade, *connection, *version;
     const vpnws_uwsgi_var_t    *key, *vmac, *bridge, *addr, *user, *dn;
+    const vpnws_uwsgi_var_t    *ready;
     char                        input[VPNWS_WS_KEY_MAX + VPNWS_WS_GUID_LEN];
     char                        accept[64], resp[256];
     char                        text[VPNWS_MAC_STR_LEN + 1];
@@ -122,6 +123,7 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     key = vpnws_uwsgi_get(pk, "HTTP_SEC_WEBSOCKET_KEY");
     vmac = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_MAC");
     bridge = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_BRIDGE");
+    ready = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_READY");
     addr = vpnws_uwsgi_get(pk, "REMOTE_ADDR");
     user = vpnws_uwsgi_get(pk, "REMOTE_USER");
     dn = vpnws_uwsgi_get(pk, "HTTPS_DN");
@@ -179,6 +181,8 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     }
 
     memset(&c->state, 0, sizeof(vpnws_port_state_t));
+
+    vpnws_switch_join(&c->state, ready && vpnwsd_is(ready, "on"));
 
     if (bridge) {
         if (vpnwsd_is(bridge, "on")) {

@@ -406,6 +406,9 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     d->learned = 0;
     d->log_taken = 0;
 
+    /* it sends: its tap is up */
+    src->port.flags &= ~VPNWS_PORT_SILENT;
+
     if (len < VPNWS_ETH_HLEN) {
         d->reason = VPNWS_DROP_SHORT;
         return;
@@ -517,7 +520,7 @@ int
 vpnws_switch_to(const vpnws_switch_conf_t *conf, const vpnws_port_t *src,
     vpnws_fwd_t action, const vpnws_port_t *dst)
 {
-    if (dst->id == src->id) {
+    if (dst->id == src->id || (dst->flags & VPNWS_PORT_SILENT)) {
         return 0;
     }
 
@@ -533,6 +536,15 @@ vpnws_switch_to(const vpnws_switch_conf_t *conf, const vpnws_port_t *src,
     }
 
     return 1;
+}
+
+
+void
+vpnws_switch_join(vpnws_port_state_t *src, int ready)
+{
+    if (!ready) {
+        src->port.flags |= VPNWS_PORT_SILENT;
+    }
 }
 
 

@@ -37,6 +37,7 @@ typedef enum {
 
 #define VPNWS_PORT_BRIDGE       0x01    /* learns every source MAC */
 #define VPNWS_PORT_TAP          0x02    /* the switch's own tap device */
+#define VPNWS_PORT_SILENT       0x04    /* no frame yet: hears no flood */
 
 
 typedef struct {
@@ -191,6 +192,13 @@ void vpnws_switch_frame(const vpnws_switch_ctx_t *ctx,
 /* may a frame of this action from src be sent to port dst?  1 or 0 */
 int vpnws_switch_to(const vpnws_switch_conf_t *conf, const vpnws_port_t *src,
     vpnws_fwd_t action, const vpnws_port_t *dst);
+
+/*
+ * A new port: unless it said it is ready (X-vpn-ws-ready: on, as our client
+ * does), it hears no flood before it sent a frame.  The original client
+ * dies on a frame that arrives before its tap is up.
+ */
+void vpnws_switch_join(vpnws_port_state_t *src, int ready);
 
 /* remove every learned MAC past its aging; returns how many */
 uint32_t vpnws_switch_expire(const vpnws_switch_ctx_t *ctx);

@@ -170,6 +170,7 @@ sub run {
 
     ordinary_peers();
     flooding();
+    silent_peers();
     bridges();
     bridge_limit();
     flood_switches();
@@ -307,6 +308,49 @@ sub flooding {
     dropped('flooding');
 
     close_all($a, $b, $c);
+}
+
+
+# an original vpn-ws-client dies on a frame that arrives before its tap is
+# up: a peer that did not say "X-vpn-ws-ready: on" hears no flood before
+# its first frame; one that did (our client) hears them at once
+sub silent_peers {
+    my $A = '02:00:00:00:06:0a';
+    my $O = '02:00:00:00:06:0b';
+    my $R = '02:00:00:00:06:0c';
+    my $B = '02:00:00:00:06:0d';
+
+    my $a = $T->peer(mac => $A);
+    my $o = $T->peer(mac => $O, original => 1);
+    my $r = $T->peer(mac => $R);
+    my $b = $T->peer(bridge => 1, original => 1);
+
+    reset_drops();
+
+    for my $dst ($BC, '01:00:5e:00:00:fb', '02:00:00:00:06:99') {
+        $a->send_eth($dst, $A, 0x0800, "early $dst");
+    }
+
+    next_is($r, "early $BC", 'a ready peer hears a broadcast at once');
+    next_is($r, 'early 01:00:5e:00:00:fb', 'and a multicast');
+    ok($o->expect_nothing(0.5), 'a silent original peer hears no flood')
+        or diag(explain($o->{unexpected}));
+    ok($b->expect_nothing(0.1), 'a silent original bridge hears no '
+       . 'flood and no unknown unicast');
+
+    # its first frame: from then on it hears floods
+    $o->send_eth($A, $O, 0x0800, 'tap is up');
+    next_is($a, 'tap is up', 'the silent peer\'s first frame goes out');
+    $b->send_eth($A, '02:00:00:00:06:e1', 0x0800, 'bridge is up');
+    next_is($a, 'bridge is up', 'so does the silent bridge\'s');
+    bsync($a, $A, 'after their first frame', $o, $r, $b);
+
+    # known unicast is not a flood: it reaches a silent peer
+    my $s = $T->peer(mac => '02:00:00:00:06:0e', original => 1);
+    $a->send_eth('02:00:00:00:06:0e', $A, 0x0800, 'to you');
+    next_is($s, 'to you', 'known unicast reaches a silent peer');
+
+    close_all($a, $o, $r, $b, $s);
 }
 
 

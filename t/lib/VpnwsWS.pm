@@ -95,6 +95,9 @@ sub random_key {
 #   key                 Sec-WebSocket-Key (default: 16 random bytes)
 #   version             Sec-WebSocket-Version (default 13; undef: none)
 #   mac, bridge         X-vpn-ws-MAC, X-vpn-ws-bridge
+#   original            1: behave as the original vpn-ws-client, which does
+#                       not send "X-vpn-ws-ready: on" (our client does: it
+#                       takes floods before it sent a frame)
 #   headers             { name => value } or [ name => value, ... ] extra
 #   method, http        GET, HTTP/1.1
 #   no_upgrade, no_connection, no_key  leave those headers out
@@ -174,6 +177,7 @@ sub connect {
         my $version = exists $o{version} ? $o{version} : 13;
         push @h, 'Sec-WebSocket-Version' => $version if defined $version;
         push @h, 'X-vpn-ws-MAC' => $o{mac} if defined $o{mac};
+        push @h, 'X-vpn-ws-ready' => 'on' unless $o{original};
         push @h, 'X-vpn-ws-bridge' => ($o{bridge} =~ /^\d+$/
                                        ? ($o{bridge} ? 'on' : 'off')
                                        : $o{bridge})

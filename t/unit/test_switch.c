@@ -639,6 +639,50 @@ test_switch_to(void)
 }
 
 
+static void
+test_silent(void)
+{
+    sw_t                 s;
+    vpnws_decision_t     d;
+    vpnws_switch_conf_t  conf;
+    vpnws_port_state_t   a, o, r, b;
+
+    memset(&conf, 0, sizeof(conf));
+
+    port_init(&a, 31, 0);
+    port_init(&o, 32, 0);
+    port_init(&r, 33, 0);
+    port_init(&b, 34, VPNWS_PORT_BRIDGE);
+
+    vpnws_switch_join(&o, 0);
+    vpnws_switch_join(&r, 1);
+    vpnws_switch_join(&b, 0);
+
+    ok((o.port.flags & VPNWS_PORT_SILENT) && !(r.port.flags
+       & VPNWS_PORT_SILENT), "join: silent unless ready");
+    is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_FLOOD, &o.port), 0,
+           "no flood to a silent peer");
+    is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_BRIDGES, &b.port), 0,
+           "no unknown unicast to a silent bridge");
+    is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_FLOOD, &r.port), 1,
+           "a ready peer hears floods at once");
+
+    sw_init(&s, 16);
+
+    /* any frame, even one that is dropped, says the peer's tap is up */
+    sw_send(&s, &o, BCAST, BCAST, &d);
+    is_int(d.action, VPNWS_FWD_DROP, "silent peer: invalid frame dropped");
+    is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_FLOOD, &o.port), 1,
+           "a peer that sent a frame hears floods");
+
+    sw_send(&s, &b, BCAST, MAC_B, &d);
+    is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_BRIDGES, &b.port), 1,
+           "so does a bridge");
+
+    sw_free(&s);
+}
+
+
 /* ---------------------------------------------------------------------- */
 /* stateful rules */
 
@@ -1771,6 +1815,7 @@ main(void)
     }
 
     test_switch_to();
+    test_silent();
     test_first_mac();
     test_claim();
     test_generations();
