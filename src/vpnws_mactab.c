@@ -64,6 +64,7 @@ vpnws_mactab_init(vpnws_mactab_t *t, void *mem, uint32_t capacity,
     t->nbuckets = vpnws_mactab_buckets(capacity);
     t->capacity = capacity;
     t->count = 0;
+    t->learned = 0;
     t->seed = seed;
     t->entries = mem;
     t->buckets = (uint32_t *) (t->entries + capacity);
@@ -138,6 +139,11 @@ vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e)
     {
         if (*link == i) {
             *link = e->next;
+
+            if (e->flags & VPNWS_ENTRY_LEARNED) {
+                t->learned--;
+            }
+
             memset(e, 0, sizeof(vpnws_mac_entry_t));
             e->next = t->free;
             t->free = i;

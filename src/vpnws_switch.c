@@ -25,7 +25,24 @@ static const char  *vpnws_drop_names[VPNWS_DROP_MAX] = {
     "unknown_unicast",
     "isolated",
     "queue_full",
-    "ipc_full"
+    "ipc_full",
+    "flood_limit",
+    "bridged_full",
+    "dhcp_server",
+    "router_adv",
+    "arp_spoof",
+    "ip_spoof",
+    "unparsed"
+};
+
+
+static const vpnws_drop_t  vpnws_guard_drops[] = {
+    VPNWS_DROP_MAX,
+    VPNWS_DROP_DHCP_SERVER,
+    VPNWS_DROP_ROUTER_ADV,
+    VPNWS_DROP_ARP_SPOOF,
+    VPNWS_DROP_IP_SPOOF,
+    VPNWS_DROP_UNPARSED
 };
 
 
@@ -139,6 +156,10 @@ static void
 vpnws_switch_set(const vpnws_switch_ctx_t *ctx, vpnws_mac_entry_t *e,
     const vpnws_port_state_t *src, uint16_t flags)
 {
+    if ((e->flags ^ flags) & VPNWS_ENTRY_LEARNED) {
+        ctx->table->learned += (flags & VPNWS_ENTRY_LEARNED) ? 1 : -1;
+    }
+
     e->flags = flags;
     e->port = src->port;
     e->gen = ctx->gen;
@@ -167,12 +188,38 @@ int
 vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac)
 {
+    return vpnws_switch_claim_pinned(ctx, src, mac, NULL);
+}
+
+
+/*
+ * A pinned port's grant is stronger than a free choice: it takes its MAC
+ * from an unpinned port (which the host then closes) or from behind a
+ * bridge; only another live pinned port keeps it.
+ */
+int
+vpnws_switch_claim_pinned(const vpnws_switch_ctx_t *ctx,
+    vpnws_port_state_t *src, const uint8_t *mac, vpnws_port_t *displaced)
+{
+    int                 rc;
     vpnws_mac_entry_t  *e;
 
+    rc = 0;
     e = vpnws_mactab_find(ctx->table, mac);
 
     if (e && e->port.id != src->port.id && !vpnws_switch_claimable(ctx, e)) {
-        return -1;
+
+        if (!src->pinned || (e->flags & VPNWS_ENTRY_PINNED)) {
+            return -1;
+        }
+
+        if (vpnws_switch_held(ctx, e)) {
+            if (displaced) {
+                *displaced = e->port;
+            }
+
+            rc = 1;
+        }
     }
 
     if (e == NULL) {
@@ -183,12 +230,12 @@ vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         }
     }
 
-    vpnws_switch_set(ctx, e, src, 0);
+    vpnws_switch_set(ctx, e, src, src->pinned ? VPNWS_ENTRY_PINNED : 0);
 
     memcpy(src->mac, mac, VPNWS_MAC_LEN);
     src->has_mac = 1;
 
-    return 0;
+    return rc;
 }
 
 
@@ -215,6 +262,30 @@ vpnws_switch_count_match(const vpnws_mac_entry_t *e, void *data)
     c->n++;
 
     return 0;
+}
+
+
+/*
+ * MACs behind bridges and the tap share a cap, so that ordinary peers
+ * always find their one entry; aged ones go first.
+ */
+static int
+vpnws_switch_bridged_full(const vpnws_switch_ctx_t *ctx)
+{
+    uint32_t  cap;
+
+    cap = ctx->conf->bridged_macs;
+
+    if (cap == 0 || ctx->table->learned < cap) {
+        return 0;
+    }
+
+    if (ctx->table->swept != ctx->now) {
+        ctx->table->swept = ctx->now;
+        (void) vpnws_switch_expire(ctx);
+    }
+
+    return ctx->table->learned >= cap;
 }
 
 
@@ -256,6 +327,14 @@ vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
             d->reason = VPNWS_DROP_BRIDGE_LIMIT;
             return;
         }
+    }
+
+    if ((e == NULL || !(e->flags & VPNWS_ENTRY_LEARNED))
+        && vpnws_switch_bridged_full(ctx))
+    {
+        d->action = VPNWS_FWD_DROP;
+        d->reason = VPNWS_DROP_BRIDGED_FULL;
+        return;
     }
 
     if (e == NULL) {
@@ -393,6 +472,55 @@ vpnws_switch_dest(const vpnws_switch_ctx_t *ctx, const uint8_t *dmac,
 }
 
 
+static unsigned
+vpnws_switch_guards(const vpnws_switch_conf_t *conf)
+{
+    return (conf->dhcp_guard ? VPNWS_GUARD_DHCP : 0)
+           | (conf->ra_guard ? VPNWS_GUARD_RA : 0)
+           | (conf->ip_guard ? VPNWS_GUARD_IP : 0);
+}
+
+
+/* ordinary peers only: bridges and the tap carry whole LANs */
+static int
+vpnws_switch_guard(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
+    const uint8_t *frame, size_t len, vpnws_decision_t *d)
+{
+    unsigned               guards;
+    vpnws_guard_verdict_t  v;
+
+    guards = vpnws_switch_guards(ctx->conf);
+
+    if (guards == 0 || (src->port.flags & VPNWS_PORT_SPECIAL)) {
+        return 0;
+    }
+
+    v = vpnws_guard_frame(guards, &src->guard, frame, len);
+
+    if (v == VPNWS_GUARD_PASS) {
+        return 0;
+    }
+
+    d->action = VPNWS_FWD_DROP;
+    d->reason = vpnws_guard_drops[v];
+
+    return -1;
+}
+
+
+static void
+vpnws_switch_flood_limit(const vpnws_switch_ctx_t *ctx,
+    vpnws_port_state_t *src, vpnws_decision_t *d)
+{
+    if (src->limit.conf.flood
+        && vpnws_limit_flood(&src->limit, ctx->msec) != 0)
+    {
+        d->action = VPNWS_FWD_DROP;
+        d->reason = VPNWS_DROP_FLOOD_LIMIT;
+    }
+}
+
+
 void
 vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *frame, size_t len, vpnws_decision_t *d)
@@ -457,6 +585,15 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         }
     }
 
+    if (vpnws_switch_guard(ctx, src, frame, len, d) != 0) {
+
+        if (locked) {
+            vpnws_switch_unlock(ctx);
+        }
+
+        return;
+    }
+
     if (vpnws_mac_is_group(dmac)) {
 
         if (locked) {
@@ -473,6 +610,7 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         }
 
         d->action = VPNWS_FWD_FLOOD;
+        vpnws_switch_flood_limit(ctx, src, d);
         return;
     }
 
@@ -513,6 +651,7 @@ vpnws_switch_frame(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     }
 
     d->action = VPNWS_FWD_BRIDGES;
+    vpnws_switch_flood_limit(ctx, src, d);
 }
 
 

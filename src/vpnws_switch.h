@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "vpnws_mac.h"
+#include "vpnws_limit.h"
+#include "vpnws_guard.h"
 
 
 typedef enum {
@@ -31,6 +33,13 @@ typedef enum {
     VPNWS_DROP_ISOLATED,        /* isolation: peer to peer */
     VPNWS_DROP_QUEUE_FULL,      /* destination's output queue full */
     VPNWS_DROP_IPC,             /* channel to another worker full */
+    VPNWS_DROP_FLOOD_LIMIT,     /* the port's flooded frames per second */
+    VPNWS_DROP_BRIDGED_FULL,    /* switch-wide cap on MACs behind bridges */
+    VPNWS_DROP_DHCP_SERVER,     /* DHCP server reply from an ordinary peer */
+    VPNWS_DROP_ROUTER_ADV,      /* IPv6 router advertisement, ditto */
+    VPNWS_DROP_ARP_SPOOF,       /* ARP for an address not the peer's */
+    VPNWS_DROP_IP_SPOOF,        /* IPv4 source not the peer's */
+    VPNWS_DROP_UNPARSED,        /* a guard cannot see into the frame */
     VPNWS_DROP_MAX
 } vpnws_drop_t;
 
@@ -49,6 +58,7 @@ typedef struct {
 
 
 #define VPNWS_ENTRY_LEARNED     0x01    /* learned by a bridge port: ages */
+#define VPNWS_ENTRY_PINNED      0x02    /* the configuration gave it the port */
 
 #define VPNWS_FRESH             8
 #define VPNWS_CACHE_SIZE        256     /* power of two */
@@ -75,6 +85,7 @@ typedef struct {
     uint64_t            seed;
     uint32_t           *buckets;
     vpnws_mac_entry_t  *entries;
+    uint32_t            learned;    /* entries with VPNWS_ENTRY_LEARNED */
 } vpnws_mactab_t;
 
 
@@ -82,9 +93,13 @@ typedef struct {
     uint32_t        max_frame;      /* largest ethernet frame */
     uint32_t        bridge_macs;    /* MACs a bridge port may learn */
     uint32_t        mac_aging;      /* seconds a learned MAC lives */
+    uint32_t        bridged_macs;   /* all bridges together; 0: no cap */
     unsigned        broadcast:1;
     unsigned        multicast:1;
     unsigned        isolation:1;
+    unsigned        dhcp_guard:1;   /* guards of ordinary peers */
+    unsigned        ra_guard:1;
+    unsigned        ip_guard:1;
 } vpnws_switch_conf_t;
 
 
@@ -94,6 +109,9 @@ typedef struct {
     uint8_t         mac[VPNWS_MAC_LEN];  /* non-bridge: its one MAC */
     unsigned        has_mac:1;
     unsigned        taken_logged:1;
+    unsigned        pinned:1;       /* mac came from the configuration */
+    vpnws_guard_state_t  guard;     /* non-bridge: its IPv4 address */
+    vpnws_limit_t   limit;          /* rate and flood limits */
     uint32_t        nmacs;          /* bridge: MACs learned (upper bound) */
     uint32_t        recount;        /* bridge: next recount, host seconds */
     /* bridge: source MACs refreshed this second, table unchanged since */
@@ -126,6 +144,7 @@ typedef struct {
     const vpnws_switch_conf_t  *conf;
     vpnws_mactab_t             *table;
     uint32_t                    now;        /* monotonic host seconds */
+    uint64_t                    msec;       /* monotonic host milliseconds */
     uint32_t                    gen;        /* the caller's generation */
     int32_t                     owner;      /* the caller's liveness token */
     uint32_t                    bridges;    /* bridge ports in the switch */
@@ -176,6 +195,14 @@ uint32_t vpnws_mactab_purge(vpnws_mactab_t *t,
  */
 int vpnws_switch_claim(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac);
+
+/*
+ * The same for a port with src->pinned set: 1 if it took the MAC from
+ * another live port, *displaced (NULL: not wanted), which the host closes;
+ * -1 only when another live pinned port holds it.
+ */
+int vpnws_switch_claim_pinned(const vpnws_switch_ctx_t *ctx,
+    vpnws_port_state_t *src, const uint8_t *mac, vpnws_port_t *displaced);
 
 /* every optional field off (no lock, no cache, owners always alive) */
 void vpnws_switch_ctx_init(vpnws_switch_ctx_t *ctx,

@@ -372,7 +372,10 @@ test_drops(void)
            "\"mac_taken\":3,\"bridge_limit\":4,\"table_full\":5,"
            "\"dst_invalid\":6,\"same_port\":7,\"broadcast_off\":8,"
            "\"multicast_off\":9,\"unknown_unicast\":10,\"isolated\":11,"
-           "\"queue_full\":12,\"ipc_full\":13}", "drops: every reason");
+           "\"queue_full\":12,\"ipc_full\":13,\"flood_limit\":14,"
+           "\"bridged_full\":15,\"dhcp_server\":16,\"router_adv\":17,"
+           "\"arp_spoof\":18,\"ip_spoof\":19,\"unparsed\":20}",
+           "drops: every reason");
     free(buf);
 
     for (i = 0; i < VPNWS_DROP_MAX; i++) {
