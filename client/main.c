@@ -1,7 +1,7 @@
 /*
  * vpn-ws-client: command line, tap setup, and the reconnect loop.
  *
- *   vpn-ws-client [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>
+ *   vpn-ws-client [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>...
  */
 
 
@@ -25,10 +25,12 @@
 
 static const char  vpnws_usage[] =
 "usage: " VPNWS_CLIENT_NAME " [options] <tap> "
-"<ws[s]://[user[:pass]@]host[:port]/path>\n"
+"<ws[s]://[user[:pass]@]host[:port]/path>...\n"
 "\n"
 "Connect the tap device <tap> (created, or attached if it exists) to a vpnws\n"
-"switch over a websocket; reconnect forever, keeping the tap up.\n"
+"switch over a websocket; reconnect forever, keeping the tap up.  With\n"
+"several URLs (up to 16: the hosts of one segment), each failure moves on to\n"
+"the next, so losing a host costs one reconnect.\n"
 "\n"
 "options (default in parentheses):\n"
 "  --auth-file FILE    Basic auth \"user:password\" from FILE, mode 0600; the\n"
@@ -46,6 +48,7 @@ static const char  vpnws_usage[] =
 "  --proxy URL         HTTP proxy http://[u:p@]host[:port], none ($*_proxy)\n"
 "  --ping-interval S   PING after S idle seconds, 0: never (17)\n"
 "  --timeout S         reconnect after S s of silence, 0: never (60)\n"
+"  --random            try the URLs in random order (the order given)\n"
 "  -v, --verbose       every attempt, backoff delays, TLS, counters (off)\n"
 "  -q, --quiet         errors only (off)\n"
 "  -V, --version       print the version and exit\n"
@@ -59,9 +62,11 @@ static const char  vpnws_usage[] =
 "\n"
 "Failures that a retry can fix (DNS, refused or lost connections, HTTP\n"
 "401/403/407/429/5xx, timeouts) are logged once and retried with\n"
-"exponential backoff from 1 s to 30 s with jitter.  A TLS verification\n"
-"failure or another HTTP refusal (404, 426, ...) is fatal on the first\n"
-"connection only; once connected, everything is retried.\n"
+"exponential backoff from 1 s to 30 s with jitter; with several URLs the\n"
+"backoff grows once per round over all of them.  A TLS verification failure\n"
+"or another HTTP refusal (404, 426, ...) is fatal on the first connection\n"
+"only (from every URL, when there are several); once connected, everything\n"
+"is retried.\n"
 "\n"
 "exit codes:\n"
 "  0  stopped by SIGINT, SIGTERM or SIGHUP\n"
@@ -88,7 +93,8 @@ enum {
     VPNWS_OPT_PROXY,
     VPNWS_OPT_PING,
     VPNWS_OPT_TIMEOUT,
-    VPNWS_OPT_AUTH_FILE
+    VPNWS_OPT_AUTH_FILE,
+    VPNWS_OPT_RANDOM
 };
 
 
@@ -107,6 +113,7 @@ static const struct option  vpnws_options[] = {
     { "proxy",          required_argument, NULL, VPNWS_OPT_PROXY },
     { "ping-interval",  required_argument, NULL, VPNWS_OPT_PING },
     { "timeout",        required_argument, NULL, VPNWS_OPT_TIMEOUT },
+    { "random",         no_argument,       NULL, VPNWS_OPT_RANDOM },
     { "verbose",        no_argument,       NULL, 'v' },
     { "quiet",          no_argument,       NULL, 'q' },
     { "version",        no_argument,       NULL, 'V' },
@@ -205,11 +212,136 @@ vpnws_parse_ids(vpnws_conf_t *conf, const char *user, const char *group)
 }
 
 
+/* a URL of the command line and its proxy: --proxy, or the environment's */
+static void
+vpnws_parse_server(vpnws_conf_t *conf, char *text, const char *proxy)
+{
+    char             err[VPNWS_ERRLEN];
+    vpnws_server_t  *srv;
+
+    srv = &conf->servers[conf->nservers++];
+    srv->text = text;
+
+    if (vpnws_url_parse(text, &srv->url, 0, err, sizeof(err)) != 0) {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    }
+
+    vpnws_url_hide(text);
+
+    if (proxy && strcmp(proxy, "none") != 0 && *proxy) {
+
+        if (vpnws_url_parse(proxy, &srv->proxy, 1, err, sizeof(err)) != 0) {
+            vpnws_die(VPNWS_EXIT_USAGE, "--proxy: %s", err);
+        }
+
+        srv->use_proxy = 1;
+        return;
+    }
+
+    if (proxy != NULL) {
+        return;
+    }
+
+    conf->url = srv->url;
+    conf->use_proxy = 0;
+    memset(&conf->proxy, 0, sizeof(vpnws_url_t));
+
+    if (vpnws_proxy_from_env(conf, err, sizeof(err)) != 0) {
+        vpnws_die(VPNWS_EXIT_USAGE, "proxy from the environment: %s", err);
+    }
+
+    srv->proxy = conf->proxy;
+    srv->use_proxy = conf->use_proxy;
+}
+
+
+/*
+ * --auth-file or $VPNWS_AUTH, read once (the variable is wiped), holds the
+ * credentials of every URL without a password of its own; those URLs must
+ * name the same user, or none.
+ */
+static void
+vpnws_parse_auth(vpnws_conf_t *conf)
+{
+    char          err[VPNWS_ERRLEN];
+    unsigned      i, f;
+    vpnws_url_t  *u, *first;
+
+    for (f = 0; f < conf->nservers - 1; f++) {
+        if (!conf->servers[f].url.password) {
+            break;
+        }
+    }
+
+    first = &conf->servers[f].url;
+
+    if (vpnws_auth_load(first, conf->auth_file, err, sizeof(err)) != 0) {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    }
+
+    for (i = 0; i < conf->nservers; i++) {
+        u = &conf->servers[i].url;
+
+        if (u == first || (u->password && conf->auth_file == NULL)) {
+            continue;
+        }
+
+        if (u->password) {
+            vpnws_die(VPNWS_EXIT_USAGE, "a password in a URL and "
+                      "--auth-file: give one of them");
+        }
+
+        if (first->password || first->basic == NULL) {
+            continue;
+        }
+
+        if ((u->user == NULL) != (first->user == NULL)
+            || (u->user && strcmp(u->user, first->user) != 0))
+        {
+            vpnws_die(VPNWS_EXIT_USAGE, "the URLs name different users: "
+                      "--auth-file and $" VPNWS_AUTH_ENV " hold one "
+                      "user's credentials");
+        }
+
+        u->basic = strdup(first->basic);
+
+        if (u->basic == NULL) {
+            vpnws_die(VPNWS_EXIT_INTERNAL, "out of memory");
+        }
+    }
+}
+
+
+/* the next attempts go to server i */
+static void
+vpnws_use_server(vpnws_conf_t *conf, unsigned i)
+{
+    conf->url_text = conf->servers[i].text;
+    conf->url = conf->servers[i].url;
+    conf->proxy = conf->servers[i].proxy;
+    conf->use_proxy = conf->servers[i].use_proxy;
+}
+
+
+static int
+vpnws_any_tls(vpnws_conf_t *conf)
+{
+    unsigned  i;
+
+    for (i = 0; i < conf->nservers; i++) {
+        if (conf->servers[i].url.tls) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 {
     int          c;
-    char         err[VPNWS_ERRLEN];
     char        *proxy;
     const char  *user, *group;
 
@@ -293,6 +425,10 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
             conf->timeout = vpnws_number("--timeout", optarg, 0, 86400);
             break;
 
+        case VPNWS_OPT_RANDOM:
+            conf->random = 1;
+            break;
+
         case 'v':
             vpnws_verbosity++;
             break;
@@ -322,15 +458,14 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
         }
     }
 
-    if (argc - optind != 2) {
+    if (argc - optind < 2 || argc - optind > 1 + VPNWS_SERVERS_MAX) {
         vpnws_die(VPNWS_EXIT_USAGE, "%s; usage: " VPNWS_CLIENT_NAME
-                  " [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>",
-                  argc - optind < 2 ? "missing arguments"
-                                    : "too many arguments");
+                  " [options] <tap> <ws[s]://[user[:pass]@]host[:port]/path>"
+                  "...", argc - optind < 2 ? "missing arguments"
+                                           : "more than 16 URLs");
     }
 
     conf->tap_name = argv[optind];
-    conf->url_text = argv[optind + 1];
 
     if (*conf->tap_name == '\0'
         || strlen(conf->tap_name) >= VPNWS_TAP_NAME_LEN)
@@ -339,39 +474,21 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
                   "expected", conf->tap_name, VPNWS_TAP_NAME_LEN - 1);
     }
 
-    if (vpnws_url_parse(conf->url_text, &conf->url, 0, err, sizeof(err))
-        != 0)
-    {
-        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    for (optind++; optind < argc; optind++) {
+        vpnws_parse_server(conf, argv[optind], proxy);
     }
 
-    vpnws_url_hide(argv[optind + 1]);
+    vpnws_parse_auth(conf);
 
-    if (vpnws_auth_load(&conf->url, conf->auth_file, err, sizeof(err)) != 0)
-    {
-        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
-    }
-
-    if (proxy && strcmp(proxy, "none") != 0 && *proxy) {
-
-        if (vpnws_url_parse(proxy, &conf->proxy, 1, err, sizeof(err)) != 0) {
-            vpnws_die(VPNWS_EXIT_USAGE, "--proxy: %s", err);
-        }
-
+    if (proxy) {
+        /* parsed for every URL: hidden only now */
         vpnws_url_hide(proxy);
-
-        conf->use_proxy = 1;
-
-    } else if (proxy == NULL) {
-
-        if (vpnws_proxy_from_env(conf, err, sizeof(err)) != 0) {
-            vpnws_die(VPNWS_EXIT_USAGE, "proxy from the environment: %s",
-                      err);
-        }
     }
+
+    vpnws_use_server(conf, 0);
 
     if ((conf->ca || conf->crt || conf->key || conf->no_verify)
-        && !conf->url.tls)
+        && !vpnws_any_tls(conf))
     {
         vpnws_log(VPNWS_LOG_INFO, "TLS options ignored for a ws:// URL");
     }
@@ -626,14 +743,42 @@ vpnws_backoff(vpnws_client_t *cl, int attempt)
 }
 
 
+/*
+ * A refusal that a retry cannot fix, before the first connection: fatal
+ * once every server has answered so (one misconfigured host of several
+ * must not stop the client).
+ */
+static void
+vpnws_fatal(vpnws_client_t *cl, vpnws_servers_t *s, int rc, const char *err)
+{
+    uint32_t  all;
+
+    if (cl->connected_once
+        || (rc != VPNWS_FAIL_VERIFY && rc != VPNWS_FAIL_HTTP))
+    {
+        return;
+    }
+
+    cl->fatal |= 1u << s->current;
+    all = (s->n >= 32) ? 0xffffffff : (1u << s->n) - 1;
+
+    if ((cl->fatal & all) == all) {
+        vpnws_die(rc == VPNWS_FAIL_VERIFY ? VPNWS_EXIT_TLS_VERIFY
+                                          : VPNWS_EXIT_HTTP, "%s", err);
+    }
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int             rc, attempt;
-    char            err[VPNWS_ERRLEN], mac[VPNWS_MAC_STR_LEN + 1];
-    int64_t         start;
-    vpnws_conf_t    conf;
-    vpnws_client_t  cl;
+    int              rc, stable;
+    char             err[VPNWS_ERRLEN], mac[VPNWS_MAC_STR_LEN + 1];
+    int64_t          start;
+    unsigned         i, step;
+    vpnws_conf_t     conf;
+    vpnws_client_t   cl;
+    vpnws_servers_t  servers;
 
     memset(&conf, 0, sizeof(vpnws_conf_t));
     memset(&cl, 0, sizeof(vpnws_client_t));
@@ -644,7 +789,7 @@ main(int argc, char **argv)
     cl.conn.fd = -1;
     cl.mask_pos = sizeof(cl.masks);
 
-    if (conf.url.tls) {
+    if (vpnws_any_tls(&conf)) {
         cl.ssl_ctx = vpnws_tls_ctx(&conf, err, sizeof(err));
 
         if (cl.ssl_ctx == NULL) {
@@ -680,9 +825,12 @@ main(int argc, char **argv)
 
     vpnws_mac_format(cl.mac, mac);
 
-    attempt = 0;
+    vpnws_servers_start(&servers, conf.nservers, conf.random);
 
     for ( ;; ) {
+        vpnws_use_server(&conf, servers.current);
+        stable = 0;
+
         rc = vpnws_connect(&cl, err, sizeof(err));
 
         if (rc == VPNWS_OK) {
@@ -697,10 +845,8 @@ main(int argc, char **argv)
 
             rc = vpnws_session(&cl, err, sizeof(err));
 
-            if (vpnws_now_ms() - start >= VPNWS_SESSION_STABLE) {
-                /* a server that accepts and drops at once keeps backing off */
-                attempt = 0;
-            }
+            /* a server that accepts and drops at once keeps backing off */
+            stable = vpnws_now_ms() - start >= VPNWS_SESSION_STABLE;
 
             vpnws_log(VPNWS_LOG_DEBUG, "session: %llu frames out, %llu in, "
                       "%llu dropped at the tap",
@@ -722,21 +868,26 @@ main(int argc, char **argv)
         } else {
             vpnws_conn_close(&cl.conn);
 
-            if (!cl.connected_once && rc == VPNWS_FAIL_VERIFY) {
-                vpnws_die(VPNWS_EXIT_TLS_VERIFY, "%s", err);
-            }
+            vpnws_fatal(&cl, &servers, rc, err);
 
-            if (!cl.connected_once && rc == VPNWS_FAIL_HTTP) {
-                vpnws_die(VPNWS_EXIT_HTTP, "%s", err);
-            }
+            if (rc != VPNWS_QUIT && conf.nservers > 1) {
+                vpnws_log_state(VPNWS_LOG_INFO, "%s://%s%s: %s; trying the "
+                                "next server", conf.url.tls ? "wss" : "ws",
+                                conf.url.authority, conf.url.path, err);
 
-            if (rc != VPNWS_QUIT) {
+            } else if (rc != VPNWS_QUIT) {
                 vpnws_log_state(VPNWS_LOG_INFO, "%s; retrying with backoff",
                                 err);
             }
         }
 
-        if (rc == VPNWS_QUIT || vpnws_backoff(&cl, ++attempt) == VPNWS_QUIT) {
+        if (rc == VPNWS_QUIT) {
+            break;
+        }
+
+        step = vpnws_servers_failed(&servers, stable);
+
+        if (vpnws_backoff(&cl, (int) step) == VPNWS_QUIT) {
             break;
         }
     }
@@ -748,8 +899,11 @@ main(int argc, char **argv)
     free(cl.out);
     free(cl.frame);
     free(cl.frag);
-    vpnws_url_free(&conf.url);
-    vpnws_url_free(&conf.proxy);
+    for (i = 0; i < conf.nservers; i++) {
+        vpnws_url_free(&conf.servers[i].url);
+        vpnws_url_free(&conf.servers[i].proxy);
+    }
+
     SSL_CTX_free(cl.ssl_ctx);
     close(cl.tap);
     close(vpnws_signal_fd);

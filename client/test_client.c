@@ -1,7 +1,7 @@
 /*
  * vpn-ws-client unit tests (TAP for prove): URLs, credentials and their
- * redaction, proxy selection, base64, HTTP response parsing.  Table-driven;
- * run by t/56-client-unit.t.
+ * redaction, proxy selection, base64, HTTP response parsing, the order of
+ * several servers.  Table-driven; run by t/56-client-unit.t.
  */
 
 
@@ -498,6 +498,124 @@ vpnws_test_http(void)
 }
 
 
+static void
+vpnws_test_servers_order(void)
+{
+    int              pass;
+    char             name[64];
+    unsigned         i, step;
+    vpnws_servers_t  s;
+
+    static const struct {
+        unsigned  n;
+        unsigned  current;      /* after the i-th failure */
+        unsigned  step;
+    } seq[] = {
+        /* one server: the backoff steps are the attempts, as always */
+        { 1, 0, 1 }, { 1, 0, 2 }, { 1, 0, 3 },
+        /* three: one round at step 1, then step 2, ... */
+        { 3, 1, 1 }, { 3, 2, 1 }, { 3, 0, 1 }, { 3, 1, 2 }, { 3, 2, 2 },
+        { 3, 0, 2 }, { 3, 1, 3 },
+    };
+
+    for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+
+        if (i == 0 || seq[i].n != seq[i - 1].n) {
+            vpnws_servers_start(&s, seq[i].n, 0);
+            vpnws_ok(s.current == 0, "servers: in order, the first first", "");
+        }
+
+        step = vpnws_servers_failed(&s, 0);
+        pass = s.current == seq[i].current && step == seq[i].step;
+
+        snprintf(name, sizeof(name), "of %u, failure %u", seq[i].n, i);
+
+        if (!vpnws_ok(pass, "servers: in order,", name)) {
+            printf("# current %u step %u\n", s.current, step);
+        }
+    }
+
+    /* a session that lasted: the next server at once, no backoff history */
+    vpnws_servers_start(&s, 3, 0);
+    (void) vpnws_servers_failed(&s, 0);
+    (void) vpnws_servers_failed(&s, 0);
+    (void) vpnws_servers_failed(&s, 0);
+    step = vpnws_servers_failed(&s, 1);
+    vpnws_ok(step == 1 && s.current == 1, "servers: a stable session resets",
+             "the backoff and moves on");
+}
+
+
+static void
+vpnws_test_servers_random(void)
+{
+    int              pass;
+    unsigned         i, round, k, last, step, seen, starts;
+    vpnws_servers_t  s;
+
+    pass = 1;
+    starts = 0;
+
+    for (round = 0; round < 64; round++) {
+        vpnws_servers_start(&s, 5, 1);
+        starts |= 1u << s.current;
+    }
+
+    vpnws_ok(starts == 0x1f, "servers: random, any first server", "");
+
+    vpnws_servers_start(&s, 5, 1);
+
+    for (round = 0; round < 40 && pass; round++) {
+        /* the round's first server is the current one: five in a row */
+        seen = 1u << s.current;
+        last = s.current;
+
+        for (k = 1; k < 5; k++) {
+            step = vpnws_servers_failed(&s, 0);
+
+            if ((seen & (1u << s.current)) || step != round + 1) {
+                pass = 0;
+                printf("# round %u: server %u again, step %u\n", round,
+                       s.current, step);
+                break;
+            }
+
+            seen |= 1u << s.current;
+            last = s.current;
+        }
+
+        if (!pass) {
+            break;
+        }
+
+        step = vpnws_servers_failed(&s, 0);
+
+        if (seen != 0x1f || s.current == last || step != round + 1) {
+            pass = 0;
+            printf("# round %u: seen %x, next %u after %u, step %u\n",
+                   round, seen, s.current, last, step);
+        }
+    }
+
+    vpnws_ok(pass, "servers: random, each once a round,",
+             "never the one that just failed first");
+
+    for (i = 0, pass = 1; i < 20; i++) {
+        vpnws_servers_start(&s, 2, 1);
+        last = s.current;
+        (void) vpnws_servers_failed(&s, 1);
+        pass = pass && s.current != last;
+    }
+
+    vpnws_ok(pass, "servers: random, a lost session moves on", "");
+
+    vpnws_servers_start(&s, 1, 1);
+    step = vpnws_servers_failed(&s, 0);
+    step = vpnws_servers_failed(&s, 0);
+    vpnws_ok(s.current == 0 && step == 2, "servers: random of one", "");
+}
+
+
 int
 main(void)
 {
@@ -507,6 +625,8 @@ main(void)
     vpnws_test_no_proxy();
     vpnws_test_base64();
     vpnws_test_http();
+    vpnws_test_servers_order();
+    vpnws_test_servers_random();
 
     printf("1..%d\n", vpnws_test_n);
 

@@ -51,6 +51,7 @@
 #define VPNWS_BACKOFF_MAX       30000       /* ms */
 #define VPNWS_SESSION_STABLE    10000       /* ms up that resets backoff */
 #define VPNWS_HTTP_MAX          8192        /* response header limit */
+#define VPNWS_SERVERS_MAX       16          /* URLs on the command line */
 
 #define VPNWS_IN_SIZE           (2 * (VPNWS_TAP_MAX_FRAME + 64))
 #define VPNWS_OUT_SIZE          (4 * (VPNWS_TAP_MAX_FRAME + 64))
@@ -71,12 +72,34 @@ typedef struct {
 } vpnws_url_t;
 
 
+/* one server URL of the command line, with the proxy that reaches it */
 typedef struct {
-    const char     *tap_name;
-    const char     *url_text;
+    const char     *text;
     vpnws_url_t     url;
     vpnws_url_t     proxy;
     unsigned        use_proxy:1;
+} vpnws_server_t;
+
+
+/* which server comes next (servers.c) */
+typedef struct {
+    unsigned        n;
+    unsigned        current;
+    unsigned        failures;           /* in a row, since a stable session */
+    uint32_t        tried;              /* random order: in this round */
+    unsigned        random:1;
+} vpnws_servers_t;
+
+
+typedef struct {
+    const char     *tap_name;
+    const char     *url_text;
+    vpnws_url_t     url;                /* the server being tried */
+    vpnws_url_t     proxy;
+    unsigned        use_proxy:1;
+    unsigned        random:1;           /* --random */
+    unsigned        nservers;
+    vpnws_server_t  servers[VPNWS_SERVERS_MAX];
     unsigned        no_verify:1;
     unsigned        bridge:1;
     unsigned        has_mac:1;
@@ -127,6 +150,7 @@ typedef struct {
 
     unsigned        connected_once:1;
     unsigned        closing:1;
+    uint32_t        fatal;              /* servers that refused for good */
     int             close_code;
 
     int64_t         last_rx;
@@ -203,6 +227,11 @@ size_t vpnws_base64(const uint8_t *in, size_t len, char *out);
 /* proxy.c */
 int vpnws_proxy_connect(vpnws_conn_t *c, vpnws_conf_t *conf,
     int64_t deadline, char *err, size_t errlen);
+
+/* servers.c */
+void vpnws_servers_start(vpnws_servers_t *s, unsigned n, unsigned random);
+/* the current server failed or its session ended: move on; the backoff step */
+unsigned vpnws_servers_failed(vpnws_servers_t *s, int stable);
 
 /* loop.c */
 int vpnws_session(vpnws_client_t *cl, char *err, size_t errlen);
