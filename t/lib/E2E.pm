@@ -340,8 +340,8 @@ sub allow_alert {
     push @{$self->{allow}}, $re;
 }
 
-# start vpn-ws-client in namespace $n: %o: args (list), tap, url, addr
-# (overlay CIDR, set with --exec), asan, env (hash)
+# start vpn-ws-client in namespace $n: %o: args (list), tap, url (or urls,
+# a list), addr (overlay CIDR, set with --exec), asan, env (hash)
 sub client {
     my ($self, $n, %o) = @_;
     my $bin = "$BUILD/vpn-ws-client";
@@ -368,7 +368,8 @@ sub client {
                        no_proxy NO_PROXY)};
         %ENV = (%ENV, %{$o{env} || {}});
         $ENV{ASAN_OPTIONS} = 'detect_leaks=1:abort_on_error=0';
-        exec('ip', 'netns', 'exec', $ns, $bin, @args, $tap, $o{url})
+        exec('ip', 'netns', 'exec', $ns, $bin, @args, $tap,
+             $o{urls} ? @{$o{urls}} : $o{url})
             or die "exec: $!";
     }
 

@@ -1,0 +1,113 @@
+#!/usr/bin/perl
+
+# vpnws end to end: one segment over three hosts (README "Several hosts",
+# the static VXLAN variant).  Each host is a namespace with nginx and the
+# module, the switch's tap in bridge mode in br0 with a VXLAN device whose
+# flood list names the two other hosts; a client on each host.  Every pair
+# pings and runs iperf3 across hosts; a broadcast from each client reaches
+# every other client exactly once and nothing loops; the status of each
+# host tells its local peers from the MACs behind its tap.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+
+use Multihost;
+
+my $m = Multihost->new(timeout => 90);
+
+my %k = (ha => 1, hb => 2, hc => 3);
+my @hosts = sort keys %k;
+
+for my $h (@hosts) {
+    $m->host($h, $k{$h}, peers => [grep { $_ != $k{$h} } values %k]);
+}
+
+# host A with two workers: floods cross its worker channels as well
+$m->nginx_on('ha', workers => 2);
+$m->nginx_on('hb');
+$m->nginx_on('hc');
+
+my %client = (ca => 'ha', cb => 'hb', cc => 'hc');
+my %num = (ca => 1, cb => 2, cc => 3);
+my @clients = sort keys %client;
+
+for my $c (@clients) {
+    $m->client_on($c, $num{$c}, hosts => [$client{$c}]);
+}
+
+for my $c (@clients) {
+    ok($m->wait_log((grep { $m->{clients}{$_}{ns} eq $c }
+                     keys %{$m->{clients}})[0], qr/connected to/, 10),
+       "client $c connected to its host");
+}
+
+for my $from (@clients) {
+    for my $to (@clients) {
+        next if $from eq $to;
+        ok($m->wait_ping($from, "10.214.0.$num{$to}", 15),
+           "$from reaches $to across hosts");
+    }
+}
+
+# the bridges learned the clients of the other hosts behind VXLAN
+for my $h (@hosts) {
+    my $fdb = $m->fdb($h);
+    for my $c (@clients) {
+        my $mac = $m->mac($num{$c});
+        my $want = $client{$c} eq $h ? 'vtap0' : 'vxlan0';
+        ok(grep({ /dev $want/ } @{$fdb->{$mac} || []}),
+           "$h: bridge has $c ($mac) on $want");
+    }
+}
+
+# the status of each host: one local peer, the other clients behind the tap
+for my $h (@hosts) {
+    my $st = $m->host_status($h);
+    my @local = grep { ($_->{REMOTE_ADDR} // '') !~ /^tap:/ }
+                @{$st->{peers} || []};
+    my ($tap) = grep { ($_->{REMOTE_ADDR} // '') =~ /^tap:/ }
+                @{$st->{peers} || []};
+    is(scalar @local, 1, "$h: one local peer");
+    my %behind = map { lc($_) => 1 } @{$tap->{macs} || []};
+    my @remote = grep { $client{$_} ne $h } @clients;
+    is(scalar(grep { $behind{$m->mac($num{$_})} } @remote), 2,
+       "$h: the other hosts' clients are behind the tap");
+}
+
+# a broadcast from each client reaches each client exactly once
+my $wait = $m->listen_udp(5999, 4, @clients);
+for my $c (@clients) {
+    $m->send_broadcasts($c, 5999, "from-$c", 5);
+}
+my $got = $wait->();
+
+for my $to (@clients) {
+    for my $from (@clients) {
+        my @counts = map { $got->{$to}{"from-$from-$_"} // 0 } 1 .. 5;
+        is("@counts", '1 1 1 1 1',
+           "$to got each broadcast of $from exactly once");
+    }
+}
+
+# nothing loops: the underlay carries no more frames once all is quiet
+my $before = $m->sh('u', 'cat /sys/class/net/ul/statistics/rx_packets');
+sleep 1;
+my $after = $m->sh('u', 'cat /sys/class/net/ul/statistics/rx_packets');
+cmp_ok($after - $before, '<', 50, 'the underlay is quiet (no loop)');
+
+for my $pair (['ca', 'cb'], ['cb', 'cc'], ['cc', 'ca']) {
+    my ($from, $to) = @$pair;
+    my ($mbps, $out) = $m->iperf($from, $to, "10.214.0.$num{$to}", 2);
+    ok($mbps && $mbps > 1, "iperf3 $from -> $to across hosts")
+        or diag($out);
+    diag(sprintf("iperf3 %s -> %s: %.0f Mbit/s", $from, $to, $mbps // 0));
+}
+
+$m->check_logs();
+
+done_testing();
