@@ -264,7 +264,7 @@ static void
 vpnws_parse_auth(vpnws_conf_t *conf)
 {
     char          err[VPNWS_ERRLEN];
-    unsigned      i, f;
+    unsigned      i, f, own;
     vpnws_url_t  *u, *first;
 
     for (f = 0; f < conf->nservers - 1; f++) {
@@ -274,6 +274,7 @@ vpnws_parse_auth(vpnws_conf_t *conf)
     }
 
     first = &conf->servers[f].url;
+    own = first->password;
 
     if (vpnws_auth_load(first, conf->auth_file, err, sizeof(err)) != 0) {
         vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
@@ -291,7 +292,7 @@ vpnws_parse_auth(vpnws_conf_t *conf)
                       "--auth-file: give one of them");
         }
 
-        if (first->password || first->basic == NULL) {
+        if (own || first->basic == NULL) {
             continue;
         }
 
@@ -308,6 +309,8 @@ vpnws_parse_auth(vpnws_conf_t *conf)
         if (u->basic == NULL) {
             vpnws_die(VPNWS_EXIT_INTERNAL, "out of memory");
         }
+
+        u->password = 1;
     }
 }
 
