@@ -289,8 +289,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
         ngx_memzero(&jp, sizeof(jp));
         jp.id = slot->id;
-        jp.mac = slot->has_mac && !(slot->flags & VPNWS_PORT_BRIDGE)
-                 ? slot->mac : NULL;
+        jp.mac = slot->has_mac ? slot->mac : NULL;
         jp.addr = (char *) slot->addr;
         jp.user = slot->user;
         jp.user_len = slot->user_len;

@@ -214,8 +214,7 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
 
         memset(&jp, 0, sizeof(jp));
         jp.id = q->state.port.id;
-        jp.mac = q->state.has_mac && !(q->state.port.flags & VPNWS_PORT_BRIDGE)
-                 ? q->state.mac : NULL;
+        jp.mac = q->state.has_mac ? q->state.mac : NULL;
         jp.addr = q->addr;
         jp.user = q->user;
         jp.user_len = q->user_len;

@@ -10,6 +10,9 @@
 #include "vpnws_json.h"
 
 
+static const uint8_t  vpnws_json_zero_mac[VPNWS_MAC_LEN];
+
+
 /* length of a valid UTF-8 sequence at s, or 0 */
 static size_t
 vpnws_json_utf8(const uint8_t *s, size_t len)
@@ -135,12 +138,8 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
 
     out += sprintf(out, "{\"id\":%u,\"MAC\":", p->id);
 
-    if (p->mac) {
-        out = vpnws_json_mac(out, p->mac);
-
-    } else {
-        out += sprintf(out, "null");
-    }
+    /* a string, always: tools written for the original parse it so */
+    out = vpnws_json_mac(out, p->mac ? p->mac : vpnws_json_zero_mac);
 
     out += sprintf(out, ",\"REMOTE_ADDR\":\"");
     out = vpnws_json_string(out, (const uint8_t *) p->addr, strlen(p->addr));

@@ -17,7 +17,7 @@
 
 typedef struct {
     uint32_t            id;
-    const uint8_t      *mac;            /* NULL: none yet */
+    const uint8_t      *mac;            /* NULL: none yet, all zeros */
     const char         *addr;           /* NUL-terminated */
     const uint8_t      *user;
     size_t              user_len;

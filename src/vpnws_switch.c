@@ -401,6 +401,12 @@ vpnws_switch_source(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
             memcpy(src->fresh_mac[i], smac, VPNWS_MAC_LEN);
             src->fresh_at[i] = ctx->now;
             src->fresh_version[i] = ctx->table->version;
+
+            if (!src->has_mac) {
+                /* shown as the bridge's MAC, as the original does */
+                memcpy(src->mac, smac, VPNWS_MAC_LEN);
+                src->has_mac = 1;
+            }
         }
 
         return;

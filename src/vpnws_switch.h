@@ -106,7 +106,7 @@ typedef struct {
 /* per source port state, kept by the host that reads the port's frames */
 typedef struct {
     vpnws_port_t    port;
-    uint8_t         mac[VPNWS_MAC_LEN];  /* non-bridge: its one MAC */
+    uint8_t         mac[VPNWS_MAC_LEN];  /* its one MAC; bridge: first */
     unsigned        has_mac:1;
     unsigned        taken_logged:1;
     unsigned        pinned:1;       /* mac came from the configuration */

@@ -366,6 +366,12 @@ sub bridges {
     my $r = $T->peer(bridge => 1);
     my $s = $T->peer(bridge => 1);
 
+    # the original lists a bridge's MAC as a string: zeros until its first
+    # source MAC, then that one
+    my @br = grep { $_->{bridge} } @{($T->status() || {})->{peers} || []};
+    is_deeply([map { $_->{MAC} } @br], [('00:00:00:00:00:00') x 2],
+              'status: a bridge\'s MAC is zeros before its first frame');
+
     reset_drops();
 
     # unknown unicast: to every bridge, to no ordinary peer
@@ -377,6 +383,9 @@ sub bridges {
     # learning: frames to a MAC behind a bridge go to that bridge only
     $r->send_eth($A, $M1, 0x0800, 'from m1');
     next_is($a, 'from m1', 'a bridge sends from any MAC behind it');
+    my $rp = status_peer_by_mac($M1);
+    is(lc(($rp || {})->{MAC} // 'null'), $M1,
+       'status: a bridge\'s MAC is the first source MAC it sent');
     $r->send_eth($A, $M2, 0x0800, 'from m2');
     next_is($a, 'from m2', 'and from another one');
 
