@@ -89,8 +89,12 @@ vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
     p = cl->out + cl->out_end;
 
     hlen = vpnws_ws_header(p, opcode, len, mask);
-    memcpy(p + hlen, data, len);
-    vpnws_ws_mask(p + hlen, len, mask, 0);
+
+    if (len) {
+        /* a keepalive PING has no payload: data is NULL */
+        memcpy(p + hlen, data, len);
+        vpnws_ws_mask(p + hlen, len, mask, 0);
+    }
 
     cl->out_end += hlen + len;
 

@@ -144,6 +144,15 @@ for my $mode (@modes) {
             return $op == 0x8;
         });
 
+    } elsif ($mode eq 'ping') {
+        # an idle session: the client's keepalive PING (empty payload)
+        syswrite $c, $resp;
+        frames($c, 8, sub {
+            my ($op, $p) = @_;
+            printf "PING len=%d\n", length $p if $op == 0x9;
+            return $op == 0x9;
+        });
+
     } elsif ($mode eq '426') {
         syswrite $c, "HTTP/1.1 426 Upgrade Required\r\n"
             . "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n";
@@ -190,7 +199,7 @@ sub bg {
 }
 
 bg('s', 'server.log', 'perl', $server, 9000,
-    qw(426 badaccept frames badop frames));
+    qw(426 badaccept frames badop frames ping));
 bg('a', 'capture.log', 'perl', $capture);
 
 # 426 on the first connection: fatal, with the status line
@@ -240,6 +249,7 @@ is(length(decode_base64($h{'sec-websocket-key'} // '')), 16,
     'Sec-WebSocket-Key: 16 random bytes');
 is(uc $h{'x-vpn-ws-mac'}, '02:13:00:00:00:0A', 'X-vpn-ws-MAC is the tap MAC');
 is($h{'x-vpn-ws-bridge'}, 'on', 'X-vpn-ws-bridge');
+is($h{'x-vpn-ws-ready'}, 'on', 'X-vpn-ws-ready: floods may come at once');
 is($h{authorization}, 'Basic ' . encode_base64('u:p w', ''),
     'Authorization from the percent-decoded userinfo');
 
@@ -262,6 +272,17 @@ ok($e->wait_log($c, qr/protocol error from the server: reserved opcode/),
 ok($until->(qr/END frames\n(.*\n)*END badop\n(.*\n)*END frames/, 10),
     'and reconnects again');
 ok(!defined $e->wait_exit($c, 0.1), 'client still running');
+$e->stop_client($c);
+
+# the keepalive PING from the sanitizer build: an empty payload once did
+# memcpy(dst, NULL, 0), and UBSan aborted the client
+my $k = $e->client('a', asan => 1, tap => 'vpn8',
+    args => ['--ping-interval', '1'], url => 'ws://10.213.1.1:9000/vpn');
+ok($until->(qr/^PING len=0$/m, 10), 'keepalive PING with no payload sent');
+ok($until->(qr/END ping/, 10), 'idle session done');
+ok(!defined $e->wait_exit($k, 0.5), 'sanitizer client still running')
+    or diag($e->client_log($k));
+$e->stop_client($k);
 
 $e->check_logs;
 
