@@ -14,7 +14,8 @@ MODDIR     ?= /usr/lib/nginx/modules
 CORE_SRCS  := src/vpnws_mac.c src/vpnws_ws.c src/vpnws_mactab.c \
               src/vpnws_switch.c src/vpnws_limit.c src/vpnws_guard.c \
               src/vpnws_policy.c src/vpnws_json.c src/vpnws_prom.c \
-              src/vpnws_tap_linux.c src/vpnws_vnet.c src/vpnws_gso.c
+              src/vpnws_tap_linux.c src/vpnws_vnet.c src/vpnws_gso.c \
+              src/vpnws_upgrade.c
 CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so

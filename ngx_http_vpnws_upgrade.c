@@ -1,65 +1,49 @@
 /*
- * vpnws: the vpnws location: the websocket upgrade, a seat on the switch,
- * the 101 response; the peer takes over from there.
+ * vpnws: the vpnws location: the websocket upgrade (validated by the
+ * core's rules, src/vpnws_upgrade.c), a seat on the switch, the 101
+ * response; the peer takes over from there.
  */
 
 
 #include "ngx_http_vpnws.h"
+#include "vpnws_upgrade.h"
 
 
-typedef struct {
-    ngx_table_elt_t            *key;
-    ngx_table_elt_t            *version;
-    ngx_table_elt_t            *mac;
-    ngx_table_elt_t            *bridge;
-    ngx_table_elt_t            *ready;
-    ngx_uint_t                  upgrade;    /* Connection: upgrade seen */
-} ngx_http_vpnws_headers_t;
-
-
-typedef struct {
-    ngx_uint_t                  status;
-    char                       *line;       /* NULL: nginx's own */
-    char                       *reason;
-} ngx_http_vpnws_refusal_t;
-
-
-static ngx_http_vpnws_refusal_t *ngx_http_vpnws_validate(
-    ngx_http_request_t *r, ngx_http_vpnws_headers_t *hs,
-    vpnws_port_state_t *state, uint8_t *mac);
+static vpnws_refusal_t ngx_http_vpnws_validate(ngx_http_request_t *r,
+    vpnws_upgrade_in_t *in, vpnws_upgrade_out_t *out);
 static ngx_http_vpnws_slot_t *ngx_http_vpnws_join(ngx_http_request_t *r,
-    ngx_http_vpnws_switch_t *sw, vpnws_port_state_t *state, uint8_t *mac,
-    ngx_http_vpnws_refusal_t **refusal);
+    ngx_http_vpnws_switch_t *sw, vpnws_port_state_t *state,
+    vpnws_upgrade_out_t *up, vpnws_refusal_t *refusal);
 static void ngx_http_vpnws_describe(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot);
-static ngx_int_t ngx_http_vpnws_has_token(ngx_table_elt_t *h, char *token);
-static void ngx_http_vpnws_find_headers(ngx_http_request_t *r,
-    ngx_http_vpnws_headers_t *hs);
 static ngx_int_t ngx_http_vpnws_accept(ngx_http_request_t *r,
-    ngx_table_elt_t *key);
-static ngx_int_t ngx_http_vpnws_add_header(ngx_http_request_t *r, char *key,
-    char *value);
+    vpnws_upgrade_value_t *key);
+static ngx_int_t ngx_http_vpnws_add_header(ngx_http_request_t *r,
+    const char *key, const char *value);
 static ngx_int_t ngx_http_vpnws_refuse(ngx_http_request_t *r,
-    ngx_http_vpnws_refusal_t *refusal);
+    vpnws_refusal_t refusal);
 
 
-#define ngx_http_vpnws_refusal(status, line, reason)                         \
-    static ngx_http_vpnws_refusal_t  refusal = { status, line, reason };     \
-    return &refusal
+static ngx_uint_t  ngx_http_vpnws_log_levels[] = {
+    NGX_LOG_ERR,                            /* VPNWS_LOG_ERR */
+    NGX_LOG_WARN,                           /* VPNWS_LOG_WARN */
+    NGX_LOG_NOTICE,                         /* VPNWS_LOG_NOTICE */
+    NGX_LOG_INFO                            /* VPNWS_LOG_INFO */
+};
 
 
 ngx_int_t
 ngx_http_vpnws_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
+    vpnws_refusal_t             refusal;
     vpnws_port_state_t          state;
+    vpnws_switch_ctx_t          ctx;
+    vpnws_upgrade_in_t          in;
+    vpnws_upgrade_out_t         up;
     ngx_http_vpnws_slot_t      *slot;
     ngx_http_vpnws_switch_t    *sw;
-    ngx_http_vpnws_headers_t    hs;
-    ngx_http_vpnws_refusal_t   *refusal;
     ngx_http_vpnws_loc_conf_t  *vlcf;
-    vpnws_switch_ctx_t          ctx;
-    uint8_t                     mac[VPNWS_MAC_LEN];
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpnws_module);
     sw = vlcf->sw;
@@ -70,13 +54,13 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    refusal = ngx_http_vpnws_validate(r, &hs, &state, mac);
+    refusal = ngx_http_vpnws_validate(r, &in, &up);
 
-    if (refusal) {
+    if (refusal != VPNWS_UPGRADE_OK) {
         return ngx_http_vpnws_refuse(r, refusal);
     }
 
-    slot = ngx_http_vpnws_join(r, sw, &state, hs.mac ? mac : NULL, &refusal);
+    slot = ngx_http_vpnws_join(r, sw, &state, &up, &refusal);
 
     if (slot == NULL) {
         return ngx_http_vpnws_refuse(r, refusal);
@@ -84,7 +68,7 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
 
     ngx_http_vpnws_describe(r, sw, slot);
 
-    if (ngx_http_vpnws_accept(r, hs.key) != NGX_OK) {
+    if (ngx_http_vpnws_accept(r, &in.key) != NGX_OK) {
         goto failed;
     }
 
@@ -128,125 +112,63 @@ failed:
 }
 
 
-static ngx_http_vpnws_refusal_t *
-ngx_http_vpnws_validate(ngx_http_request_t *r, ngx_http_vpnws_headers_t *hs,
-    vpnws_port_state_t *state, uint8_t *mac)
+/* the request as the core's rules read it: method, version, headers */
+static vpnws_refusal_t
+ngx_http_vpnws_validate(ngx_http_request_t *r, vpnws_upgrade_in_t *in,
+    vpnws_upgrade_out_t *out)
 {
-    ngx_memzero(state, sizeof(vpnws_port_state_t));
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
 
-    if (r->method != NGX_HTTP_GET) {
-        ngx_http_vpnws_refusal(NGX_HTTP_NOT_ALLOWED, NULL,
-                               "only GET can open a websocket");
-    }
+    ngx_memzero(in, sizeof(vpnws_upgrade_in_t));
 
-    if (r->http_version < NGX_HTTP_VERSION_11
+    in->method.data = (char *) r->method_name.data;
+    in->method.len = r->method_name.len;
+    in->method.count = 1;
+    in->http_version = r->http_version;
+
 #if (NGX_HTTP_V2)
-        || r->stream
+    if (r->stream) {
+        in->http_version = NGX_HTTP_VERSION_20;
+    }
 #endif
-       )
-    {
-        ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                               "websocket needs HTTP/1.1");
-    }
 
-    ngx_http_vpnws_find_headers(r, hs);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
 
-    if (!ngx_http_vpnws_has_token(r->headers_in.upgrade, "websocket")) {
-        ngx_http_vpnws_refusal(426, "426 Upgrade Required",
-                               "no \"Upgrade: websocket\" header");
-    }
+    for (i = 0; /* void */ ; i++) {
 
-    if (!hs->upgrade) {
-        ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                               "no \"Connection: Upgrade\" header");
-    }
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
 
-    if (hs->version
-        && !(hs->version->value.len == 2
-             && ngx_strncmp(hs->version->value.data, "13", 2) == 0))
-    {
-        ngx_http_vpnws_refusal(426, "426 Upgrade Required",
-                               "unsupported Sec-WebSocket-Version");
-    }
-
-    if (hs->key == NULL) {
-        ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                               "no Sec-WebSocket-Key header");
-    }
-
-    if (vpnws_ws_key_valid((char *) hs->key->value.data, hs->key->value.len)
-        != 0)
-    {
-        ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                               "invalid Sec-WebSocket-Key");
-    }
-
-    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
-        ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                               "a websocket upgrade has no body");
-    }
-
-    if (hs->bridge) {
-        if (hs->bridge->value.len == 2
-            && ngx_strncasecmp(hs->bridge->value.data, (u_char *) "on", 2)
-               == 0)
-        {
-            state->port.flags |= VPNWS_PORT_BRIDGE;
-
-        } else if (!(hs->bridge->value.len == 3
-                     && ngx_strncasecmp(hs->bridge->value.data,
-                                        (u_char *) "off", 3) == 0))
-        {
-            ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                                   "X-vpn-ws-bridge must be on or off");
-        }
-    }
-
-    vpnws_switch_join(state,
-                      hs->ready && hs->ready->value.len == 2
-                      && ngx_strncasecmp(hs->ready->value.data,
-                                         (u_char *) "on", 2) == 0);
-
-    if (hs->mac) {
-        if (vpnws_mac_parse((char *) hs->mac->value.data, hs->mac->value.len,
-                            mac)
-            != 0)
-        {
-            ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                                   "invalid X-vpn-ws-MAC");
+            part = part->next;
+            h = part->elts;
+            i = 0;
         }
 
-        if (vpnws_mac_is_zero(mac) || vpnws_mac_is_group(mac)) {
-            ngx_http_vpnws_refusal(NGX_HTTP_BAD_REQUEST, NULL,
-                                   "X-vpn-ws-MAC is not a unicast address");
-        }
+        vpnws_upgrade_header(in, (char *) h[i].key.data, h[i].key.len,
+                             (char *) h[i].value.data, h[i].value.len);
     }
 
-    return NULL;
+    return vpnws_upgrade_check(in, out);
 }
 
 
-/* a slot, and the announced MAC (NULL: none) claimed for a non-bridge */
+/* a slot, and the announced MAC claimed for a non-bridge port */
 static ngx_http_vpnws_slot_t *
 ngx_http_vpnws_join(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
-    vpnws_port_state_t *state, uint8_t *mac,
-    ngx_http_vpnws_refusal_t **refusal)
+    vpnws_port_state_t *state, vpnws_upgrade_out_t *up,
+    vpnws_refusal_t *refusal)
 {
     ngx_int_t               rc;
     vpnws_switch_ctx_t      ctx;
     ngx_http_vpnws_slot_t  *slot;
     char                    text[VPNWS_MAC_STR_LEN + 1];
 
-    static ngx_http_vpnws_refusal_t  full = {
-        NGX_HTTP_SERVICE_UNAVAILABLE, NULL, "the switch is full"
-    };
-    static ngx_http_vpnws_refusal_t  taken = {
-        NGX_HTTP_CONFLICT, "409 Conflict",
-        "X-vpn-ws-MAC is in use by another peer"
-    };
-    static ngx_http_vpnws_refusal_t  table_full = {
-        NGX_HTTP_SERVICE_UNAVAILABLE, NULL, "the MAC table is full"
-    };
+    ngx_memzero(state, sizeof(vpnws_port_state_t));
 
     slot = ngx_http_vpnws_slot_alloc(sw);
 
@@ -254,43 +176,45 @@ ngx_http_vpnws_join(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vpnws_switch \"%V\" is full (peers=%ui)", &sw->name,
                       sw->max_peers);
-        *refusal = &full;
+        *refusal = VPNWS_REFUSE_SWITCH_FULL;
         return NULL;
     }
 
     state->port.id = slot->id;
     state->port.slot = (uint32_t) (slot - sw->sh->slots);
     state->port.worker = (uint16_t) ngx_worker;
+    state->port.flags = up->bridge ? VPNWS_PORT_BRIDGE : 0;
+    vpnws_switch_join(state, up->ready);
     slot->flags = state->port.flags;
 
-    if (mac && !(state->port.flags & VPNWS_PORT_BRIDGE)) {
+    if (up->has_mac && !up->bridge) {
         ngx_http_vpnws_switch_ctx(sw, &ctx);
 
         ngx_shmtx_lock(&sw->shpool->mutex);
-        rc = vpnws_switch_claim(&ctx, state, mac);
+        rc = vpnws_switch_claim(&ctx, state, up->mac);
         ngx_shmtx_unlock(&sw->shpool->mutex);
 
         if (rc != 0) {
             ngx_http_vpnws_slot_free(sw, slot);
 
             if (rc == -1) {
-                vpnws_mac_format(mac, text);
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                vpnws_mac_format(up->mac, text);
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                               "vpnws: MAC %s is in use by another peer",
                               text);
-                *refusal = &taken;
+                *refusal = VPNWS_REFUSE_MAC_TAKEN;
                 return NULL;
             }
 
-            *refusal = &table_full;
+            *refusal = VPNWS_REFUSE_TABLE_FULL;
             return NULL;
         }
 
-        ngx_memcpy(slot->mac, mac, VPNWS_MAC_LEN);
+        ngx_memcpy(slot->mac, up->mac, VPNWS_MAC_LEN);
         slot->has_mac = 1;
     }
 
-    if (state->port.flags & VPNWS_PORT_BRIDGE) {
+    if (up->bridge) {
         (void) ngx_atomic_fetch_add(&sw->sh->bridges, 1);
     }
 
@@ -341,98 +265,7 @@ ngx_http_vpnws_describe(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
 
 
 static ngx_int_t
-ngx_http_vpnws_has_token(ngx_table_elt_t *h, char *token)
-{
-    size_t   len;
-    u_char  *p, *last, *start;
-
-    if (h == NULL) {
-        return 0;
-    }
-
-    len = ngx_strlen(token);
-    p = h->value.data;
-    last = p + h->value.len;
-
-    while (p < last) {
-
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
-            p++;
-        }
-
-        if ((size_t) (p - start) == len
-            && ngx_strncasecmp(start, (u_char *) token, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static void
-ngx_http_vpnws_find_headers(ngx_http_request_t *r,
-    ngx_http_vpnws_headers_t *hs)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    ngx_memzero(hs, sizeof(ngx_http_vpnws_headers_t));
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-#define is(name)  (h[i].key.len == sizeof(name) - 1                          \
-                   && ngx_strncasecmp(h[i].key.data, (u_char *) name,        \
-                                      sizeof(name) - 1) == 0)
-
-        if (is("Connection")) {
-            /* nginx 1.22 does not keep this header in headers_in */
-            hs->upgrade |= ngx_http_vpnws_has_token(&h[i], "upgrade");
-
-        } else if (is("Sec-WebSocket-Key")) {
-            hs->key = &h[i];
-
-        } else if (is("Sec-WebSocket-Version")) {
-            hs->version = &h[i];
-
-        } else if (is("X-vpn-ws-MAC")) {
-            hs->mac = &h[i];
-
-        } else if (is("X-vpn-ws-bridge")) {
-            hs->bridge = &h[i];
-
-        } else if (is("X-vpn-ws-ready")) {
-            hs->ready = &h[i];
-        }
-
-#undef is
-    }
-}
-
-
-static ngx_int_t
-ngx_http_vpnws_accept(ngx_http_request_t *r, ngx_table_elt_t *key)
+ngx_http_vpnws_accept(ngx_http_request_t *r, vpnws_upgrade_value_t *key)
 {
     u_char            hash[20];
     ngx_str_t         src, dst;
@@ -445,8 +278,7 @@ ngx_http_vpnws_accept(ngx_http_request_t *r, ngx_table_elt_t *key)
 
     ngx_sha1_init(&sha1);
     ngx_sha1_update(&sha1, buf,
-                    vpnws_ws_accept_input((char *) key->value.data,
-                                          key->value.len, buf));
+                    vpnws_ws_accept_input(key->data, key->len, buf));
     ngx_sha1_final(hash, &sha1);
 
     dst.len = ngx_base64_encoded_length(20);
@@ -480,7 +312,8 @@ ngx_http_vpnws_accept(ngx_http_request_t *r, ngx_table_elt_t *key)
 
 
 static ngx_int_t
-ngx_http_vpnws_add_header(ngx_http_request_t *r, char *key, char *value)
+ngx_http_vpnws_add_header(ngx_http_request_t *r, const char *key,
+    const char *value)
 {
     ngx_table_elt_t  *h;
 
@@ -500,61 +333,46 @@ ngx_http_vpnws_add_header(ngx_http_request_t *r, char *key, char *value)
 
 
 static ngx_int_t
-ngx_http_vpnws_refuse(ngx_http_request_t *r,
-    ngx_http_vpnws_refusal_t *refusal)
+ngx_http_vpnws_refuse(ngx_http_request_t *r, vpnws_refusal_t refusal)
 {
-    char         *line, *reason;
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_uint_t    status;
-    ngx_chain_t   out;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b;
+    ngx_chain_t                  out;
+    const char * const          *hdr;
+    const vpnws_refusal_info_t  *ri;
 
-    status = refusal->status;
-    line = refusal->line;
-    reason = refusal->reason;
+    ri = vpnws_refusal_info(refusal);
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "vpnws: refused websocket upgrade: %s", reason);
+    ngx_log_error(ngx_http_vpnws_log_levels[ri->level], r->connection->log,
+                  0, "vpnws: refused websocket upgrade: %s", ri->reason);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    len = sizeof("vpnws: " CRLF) - 1 + ngx_strlen(reason);
+    len = sizeof("vpnws: " CRLF) - 1 + ngx_strlen(ri->reason);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_sprintf(b->last, "vpnws: %s" CRLF, reason);
+    b->last = ngx_sprintf(b->last, "vpnws: %s" CRLF, ri->reason);
     b->last_buf = 1;
     b->last_in_chain = 1;
 
-    r->headers_out.status = status;
+    r->headers_out.status = ri->status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "text/plain");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.status_line.data = (u_char *) ri->status_line;
+    r->headers_out.status_line.len = ngx_strlen(ri->status_line);
 
-    if (line) {
-        r->headers_out.status_line.data = (u_char *) line;
-        r->headers_out.status_line.len = ngx_strlen(line);
-    }
-
-    if (status == 426) {
-        if (ngx_http_vpnws_add_header(r, "Upgrade", "websocket") != NGX_OK
-            || ngx_http_vpnws_add_header(r, "Sec-WebSocket-Version", "13")
-               != NGX_OK)
-        {
+    for (hdr = ri->headers; hdr[0]; hdr += 2) {
+        if (ngx_http_vpnws_add_header(r, hdr[0], hdr[1]) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-    }
-
-    if (status == NGX_HTTP_NOT_ALLOWED
-        && ngx_http_vpnws_add_header(r, "Allow", "GET") != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = ngx_http_send_header(r);

@@ -1,6 +1,7 @@
 /*
- * vpn-ws: the websocket handshake from the uwsgi variables: validate as
- * the module does, claim the announced MAC, answer 101 ourselves.
+ * vpn-ws: the websocket handshake from the uwsgi variables: validated by
+ * the core's rules as in the module, the announced MAC claimed, the 101
+ * answered ourselves.
  */
 
 
@@ -11,59 +12,6 @@
 #include <openssl/evp.h>
 
 #include "vpnwsd.h"
-
-
-/* does the comma separated list v contain token (any case)? */
-static int
-vpnwsd_has_token(const vpnws_uwsgi_var_t *v, const char *token)
-{
-    size_t          len, i, start, end;
-    const uint8_t  *p;
-
-    len = strlen(token);
-    p = v->value;
-
-    for (i = 0; i < v->value_len; /* void */) {
-
-        while (i < v->value_len && (p[i] == ' ' || p[i] == '\t'
-                                    || p[i] == ','))
-        {
-            i++;
-        }
-
-        start = i;
-
-        while (i < v->value_len && p[i] != ',') {
-            i++;
-        }
-
-        end = i;
-
-        while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
-            end--;
-        }
-
-        if (end - start == len
-            && strncasecmp((const char *) p + start, token, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-vpnwsd_is(const vpnws_uwsgi_var_t *v, const char *value)
-{
-    size_t  len;
-
-    len = strlen(value);
-
-    return v->value_len == len
-           && strncasecmp((const char *) v->value, value, len) == 0;
-}
 
 
 static uint8_t *
@@ -89,14 +37,26 @@ vpnwsd_dup(const vpnws_uwsgi_var_t *v, size_t *len)
 }
 
 
-static void
-vpnwsd_refuse(vpnwsd_conn_t *c, int status, const char *line,
-    const char *reason)
-{
-    vpnwsd_log(VPNWSD_LOG_ERR, "refused websocket upgrade from %s: %s",
-               c->addr[0] ? c->addr : "?", reason);
+static const int  vpnwsd_log_levels[] = {
+    VPNWSD_LOG_ERR,                         /* VPNWS_LOG_ERR */
+    VPNWSD_LOG_WARN,                        /* VPNWS_LOG_WARN */
+    VPNWSD_LOG_NOTICE,                      /* VPNWS_LOG_NOTICE */
+    VPNWSD_LOG_INFO                         /* VPNWS_LOG_INFO */
+};
 
-    vpnwsd_respond_error(c, status, line, reason);
+
+static void
+vpnwsd_refuse(vpnwsd_conn_t *c, vpnws_refusal_t refusal)
+{
+    const vpnws_refusal_info_t  *ri;
+
+    ri = vpnws_refusal_info(refusal);
+
+    vpnwsd_log(vpnwsd_log_levels[ri->level],
+               "refused websocket upgrade from %s: %s",
+               c->addr[0] ? c->addr : "?", ri->reason);
+
+    vpnwsd_respond_error(c, ri);
 }
 
 
@@ -105,25 +65,19 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 {
     int                         rc, n;
     size_t                      len, rest;
-    uint8_t                     mac[VPNWS_MAC_LEN], *data;
+    uint8_t                    *data;
+    uint32_t                    i;
     unsigned int                mdlen;
+    vpnws_refusal_t             refusal;
     vpnws_switch_ctx_t          ctx;
-    const vpnws_uwsgi_var_t    *method, *upgrade, *connection, *version;
-    const vpnws_uwsgi_var_t    *key, *vmac, *bridge, *addr, *user, *dn;
-    const vpnws_uwsgi_var_t    *ready;
+    vpnws_upgrade_in_t          in;
+    vpnws_upgrade_out_t         up;
+    const vpnws_uwsgi_var_t    *v, *addr, *user, *dn;
     char                        input[VPNWS_WS_KEY_MAX + VPNWS_WS_GUID_LEN];
     char                        accept[64], resp[256];
     char                        text[VPNWS_MAC_STR_LEN + 1];
     unsigned char               md[EVP_MAX_MD_SIZE];
 
-    method = vpnws_uwsgi_get(pk, "REQUEST_METHOD");
-    upgrade = vpnws_uwsgi_get(pk, "HTTP_UPGRADE");
-    connection = vpnws_uwsgi_get(pk, "HTTP_CONNECTION");
-    version = vpnws_uwsgi_get(pk, "HTTP_SEC_WEBSOCKET_VERSION");
-    key = vpnws_uwsgi_get(pk, "HTTP_SEC_WEBSOCKET_KEY");
-    vmac = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_MAC");
-    bridge = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_BRIDGE");
-    ready = vpnws_uwsgi_get(pk, "HTTP_X_VPN_WS_READY");
     addr = vpnws_uwsgi_get(pk, "REMOTE_ADDR");
     user = vpnws_uwsgi_get(pk, "REMOTE_USER");
     dn = vpnws_uwsgi_get(pk, "HTTPS_DN");
@@ -139,111 +93,60 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
         c->addr[len] = '\0';
     }
 
-    /*
-     * Proxies that strip hop-by-hop headers exist: a missing Upgrade or
-     * Connection passes (as with the original vpn-ws), a wrong one not.
-     */
+    memset(&in, 0, sizeof(vpnws_upgrade_in_t));
 
-    if (method && !vpnwsd_is(method, "GET")) {
-        vpnwsd_refuse(c, 405, "405 Not Allowed",
-                      "only GET can open a websocket");
-        return;
+    for (i = 0; i < pk->nvars; i++) {
+        v = &pk->vars[i];
+        vpnws_upgrade_var(&in, (const char *) v->key, v->key_len,
+                          (const char *) v->value, v->value_len);
     }
 
-    if (upgrade && !vpnwsd_has_token(upgrade, "websocket")) {
-        vpnwsd_refuse(c, 426, "426 Upgrade Required",
-                      "no \"Upgrade: websocket\" header");
-        return;
-    }
+    refusal = vpnws_upgrade_check(&in, &up);
 
-    if (connection && upgrade && !vpnwsd_has_token(connection, "upgrade")) {
-        vpnwsd_refuse(c, 400, "400 Bad Request",
-                      "no \"Connection: Upgrade\" header");
-        return;
-    }
-
-    if (version && !vpnwsd_is(version, "13")) {
-        vpnwsd_refuse(c, 426, "426 Upgrade Required",
-                      "unsupported Sec-WebSocket-Version");
-        return;
-    }
-
-    if (key == NULL) {
-        vpnwsd_refuse(c, 400, "400 Bad Request",
-                      "no Sec-WebSocket-Key header");
-        return;
-    }
-
-    if (vpnws_ws_key_valid((const char *) key->value, key->value_len) != 0) {
-        vpnwsd_refuse(c, 400, "400 Bad Request",
-                      "invalid Sec-WebSocket-Key");
+    if (refusal != VPNWS_UPGRADE_OK) {
+        vpnwsd_refuse(c, refusal);
         return;
     }
 
     memset(&c->state, 0, sizeof(vpnws_port_state_t));
 
-    vpnws_switch_join(&c->state, ready && vpnwsd_is(ready, "on"));
-
-    if (bridge) {
-        if (vpnwsd_is(bridge, "on")) {
-            c->state.port.flags |= VPNWS_PORT_BRIDGE;
-
-        } else if (!vpnwsd_is(bridge, "off")) {
-            vpnwsd_refuse(c, 400, "400 Bad Request",
-                          "X-vpn-ws-bridge must be on or off");
-            return;
-        }
+    if (up.bridge) {
+        c->state.port.flags |= VPNWS_PORT_BRIDGE;
     }
 
-    if (vmac) {
-        if (vpnws_mac_parse((const char *) vmac->value, vmac->value_len, mac)
-            != 0)
-        {
-            vpnwsd_refuse(c, 400, "400 Bad Request", "invalid X-vpn-ws-MAC");
-            return;
-        }
-
-        if (vpnws_mac_is_zero(mac) || vpnws_mac_is_group(mac)) {
-            vpnwsd_refuse(c, 400, "400 Bad Request",
-                          "X-vpn-ws-MAC is not a unicast address");
-            return;
-        }
-    }
+    vpnws_switch_join(&c->state, up.ready);
 
     if (vpnwsd.npeers >= vpnwsd.max_peers) {
         vpnwsd_log(VPNWSD_LOG_ERR, "the switch is full (%u peers)",
                    vpnwsd.max_peers);
-        vpnwsd_refuse(c, 503, "503 Service Unavailable",
-                      "the switch is full");
+        vpnwsd_refuse(c, VPNWS_REFUSE_SWITCH_FULL);
         return;
     }
 
     /* the port exists from here on: its id is never used again */
 
     if (vpnwsd_port_add(c) == 0) {
-        vpnwsd_refuse(c, 503, "503 Service Unavailable", "out of memory");
+        vpnwsd_refuse(c, VPNWS_REFUSE_INTERNAL);
         return;
     }
 
-    if (vmac && !(c->state.port.flags & VPNWS_PORT_BRIDGE)) {
+    if (up.has_mac && !up.bridge) {
         vpnwsd_switch_ctx(&ctx);
 
-        rc = vpnws_switch_claim(&ctx, &c->state, mac);
+        rc = vpnws_switch_claim(&ctx, &c->state, up.mac);
 
         if (rc != 0) {
             vpnwsd_port_remove(c);
-            vpnws_mac_format(mac, text);
 
             if (rc == -1) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "MAC %s is in use by another "
+                vpnws_mac_format(up.mac, text);
+                vpnwsd_log(VPNWSD_LOG_WARN, "MAC %s is in use by another "
                            "peer", text);
-                vpnwsd_refuse(c, 409, "409 Conflict",
-                              "X-vpn-ws-MAC is in use by another peer");
+                vpnwsd_refuse(c, VPNWS_REFUSE_MAC_TAKEN);
                 return;
             }
 
-            vpnwsd_refuse(c, 503, "503 Service Unavailable",
-                          "the MAC table is full");
+            vpnwsd_refuse(c, VPNWS_REFUSE_TABLE_FULL);
             return;
         }
     }
@@ -253,12 +156,12 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 
     /* Sec-WebSocket-Accept: base64(SHA-1(key + GUID)) */
 
-    len = vpnws_ws_accept_input((const char *) key->value, key->value_len,
-                                input);
+    len = vpnws_ws_accept_input(in.key.data, in.key.len, input);
 
     if (EVP_Digest(input, len, md, &mdlen, EVP_sha1(), NULL) != 1) {
         vpnwsd_port_remove(c);
-        vpnwsd_refuse(c, 500, "500 Internal Server Error", "SHA-1 failed");
+        vpnwsd_log(VPNWSD_LOG_ERR, "EVP_Digest(SHA-1) failed");
+        vpnwsd_refuse(c, VPNWS_REFUSE_INTERNAL);
         return;
     }
 

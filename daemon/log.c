@@ -12,7 +12,9 @@
 #include "vpnwsd.h"
 
 
-static const char  *vpnwsd_levels[] = { "error", "notice", "info", "debug" };
+static const char  *vpnwsd_levels[] = {
+    "error", "warn", "notice", "info", "debug"
+};
 
 
 void

@@ -438,25 +438,34 @@ vpnwsd_respond(vpnwsd_conn_t *c, const char *line, const char *headers,
 
 
 void
-vpnwsd_respond_error(vpnwsd_conn_t *c, int status, const char *line,
-    const char *reason)
+vpnwsd_respond_error(vpnwsd_conn_t *c, const vpnws_refusal_info_t *ri)
 {
-    int          n;
-    char         body[256];
-    const char  *headers;
+    int                  n;
+    size_t               len;
+    char                 body[256], headers[256];
+    const char * const  *h;
 
-    n = snprintf(body, sizeof(body), VPNWSD_NAME ": %s\r\n", reason);
+    n = snprintf(body, sizeof(body), VPNWSD_NAME ": %s\r\n", ri->reason);
 
     if (n < 0 || (size_t) n >= sizeof(body)) {
         n = 0;
     }
 
-    headers = (status == 426) ? "Upgrade: websocket\r\n"
-                                "Sec-WebSocket-Version: 13\r\n"
-            : (status == 405) ? "Allow: GET\r\n"
-            : NULL;
+    len = 0;
+    headers[0] = '\0';
 
-    vpnwsd_respond(c, line, headers, "text/plain", body, (size_t) n, 0);
+    for (h = ri->headers; h[0]; h += 2) {
+        len += (size_t) snprintf(headers + len, sizeof(headers) - len,
+                                 "%s: %s\r\n", h[0], h[1]);
+
+        if (len >= sizeof(headers)) {
+            headers[0] = '\0';
+            break;
+        }
+    }
+
+    vpnwsd_respond(c, ri->status_line, headers[0] ? headers : NULL,
+                   "text/plain", body, (size_t) n, 0);
 }
 
 

@@ -18,6 +18,7 @@
 #include "vpnws_ws.h"
 #include "vpnws_switch.h"
 #include "vpnws_uwsgi.h"
+#include "vpnws_upgrade.h"
 
 
 #define VPNWSD_NAME             "vpn-ws"
@@ -31,10 +32,12 @@
 #define VPNWSD_EXIT_TAP         4   /* the tap device failed */
 #define VPNWSD_EXIT_SETUP       5   /* --exec, --uid or --gid failed */
 
+/* as the core's vpnws_log_level_t, then debug */
 #define VPNWSD_LOG_ERR          0
-#define VPNWSD_LOG_NOTICE       1
-#define VPNWSD_LOG_INFO         2
-#define VPNWSD_LOG_DEBUG        3
+#define VPNWSD_LOG_WARN         1
+#define VPNWSD_LOG_NOTICE       2
+#define VPNWSD_LOG_INFO         3
+#define VPNWSD_LOG_DEBUG        4
 
 #define VPNWSD_UWSGI_MAX        16384   /* largest request packet accepted */
 #define VPNWSD_REQUEST_TIMEOUT  5000    /* ms to send the whole packet */
@@ -175,8 +178,7 @@ vpnwsd_conn_t *vpnwsd_conn_new(int fd, vpnwsd_kind_e kind);
 void vpnwsd_conn_free(vpnwsd_conn_t *c);
 void vpnwsd_respond(vpnwsd_conn_t *c, const char *line, const char *headers,
     const char *type, const char *body, size_t len, int head_only);
-void vpnwsd_respond_error(vpnwsd_conn_t *c, int status, const char *line,
-    const char *reason);
+void vpnwsd_respond_error(vpnwsd_conn_t *c, const vpnws_refusal_info_t *ri);
 
 /* handshake.c */
 void vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);

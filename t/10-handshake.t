@@ -140,6 +140,15 @@ $ws = $t->peer(headers => ['Content-Length' => 5], extra => 'hello');
 refused($ws, 400, 'a body (Content-Length: 5)');
 serves('body');
 
+$ws = $t->peer(mac => '02:00:00:00:00:41',
+               headers => ['X-vpn-ws-MAC' => '02:00:00:00:00:42']);
+refused($ws, 400, 'two X-vpn-ws-MAC headers');
+serves('a repeated header');
+
+$ws = $t->peer(key => 'dGhlIHNhbXBsZSBub25jZQ==',
+               headers => ['Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==']);
+refused($ws, 400, 'two Sec-WebSocket-Key headers');
+
 for my $mac ('garbage', '01:00:5e:00:00:01', '00:00:00:00:00:00',
              'ff:ff:ff:ff:ff:ff', '02:00:00:00:00')
 {
@@ -189,10 +198,16 @@ is(scalar @lines, $refusals, "an error-log line for each of the $refusals "
 
 for my $re (qr/Version/i, qr/GET/, qr/Upgrade: websocket/i,
             qr/Connection/i, qr/Key/i, qr/HTTP\/1\.1/, qr/body/,
-            qr/MAC/, qr/bridge/i, qr/in use/)
+            qr/MAC/, qr/bridge/i, qr/in use/, qr/repeated/)
 {
     ok(scalar(grep { $_ =~ $re } @lines), "a refusal line names $re");
 }
+
+# a client's fault is logged at info, as nginx logs client faults: a
+# scanner cannot fill the error log; a MAC two peers want at warn
+my @misfiled = grep { !(/in use/ ? /\[warn\]/ : /\[info\]/) } @lines;
+is(scalar @misfiled, 0, 'client faults at [info], a MAC conflict at [warn]')
+    or diag(join "\n", @misfiled);
 
 
 ###############################################################################

@@ -32,6 +32,8 @@ my @p = map { $t->peer_ok(mac => mac($_)) } 1 .. 4;
 my $fifth = $t->peer(mac => mac(5));
 is($fifth->status, 503, 'peers=4: the 5th peer gets 503');
 ok(scalar $t->wait_log(qr/is full/, 2), 'and a log line');
+ok(scalar $t->wait_log(qr/\[error\] .*refused websocket upgrade: the switch is full/,
+                       2), 'a full switch is refused at [error]: the operator acts');
 
 my @first_ids = ids();
 is(scalar @first_ids, 4, 'status: 4 peers');
@@ -71,6 +73,8 @@ is(join(' ', map { payload($_) } @$got), join(' ', map { "from $_" } 1 .. 5),
 
 my $b = $t->peer(mac => mac(2));
 is($b->status, 503, 'an announced MAC when the table is full: 503');
+ok(scalar $t->wait_log(qr/\[error\] .*refused websocket upgrade: the MAC table is full/,
+                       2), 'a full MAC table is refused at [error]');
 
 # a MAC already learned still works
 $br->send_eth(mac(1), lan(1), 0x0800, 'known');

@@ -78,7 +78,8 @@ sub refused_packet {
     pair_ok($what);
 }
 
-my $ok_vars = [REQUEST_METHOD => 'GET', HTTP_SEC_WEBSOCKET_KEY =>
+my @upgrade = (HTTP_UPGRADE => 'websocket', HTTP_CONNECTION => 'Upgrade');
+my $ok_vars = [REQUEST_METHOD => 'GET', @upgrade, HTTP_SEC_WEBSOCKET_KEY =>
                'dGhlIHNhbXBsZSBub25jZQ=='];
 
 pair_ok('at start');
@@ -226,20 +227,44 @@ sub refused_handshake {
 }
 
 refused_handshake('no key', 400, qr/refused .*no Sec-WebSocket-Key/,
-                  REQUEST_METHOD => 'GET');
+                  REQUEST_METHOD => 'GET', @upgrade);
 refused_handshake('bad key', 400, qr/refused .*invalid Sec-WebSocket-Key/,
-                  REQUEST_METHOD => 'GET',
+                  REQUEST_METHOD => 'GET', @upgrade,
                   HTTP_SEC_WEBSOCKET_KEY => 'not base64!!!!!!!!!');
+
+# the module's rules (src/vpnws_upgrade.c): Upgrade and Connection are
+# required, as nginx's uwsgi_pass passes them on
+my $r426 = refused_handshake('no HTTP_UPGRADE', 426,
+                             qr/\[info\] .*refused .*no "Upgrade: websocket"/,
+                             REQUEST_METHOD => 'GET',
+                             HTTP_CONNECTION => 'Upgrade',
+                             HTTP_SEC_WEBSOCKET_KEY =>
+                                 'dGhlIHNhbXBsZSBub25jZQ==');
+like($r426, qr/\r\nUpgrade: websocket\r\n/, '426 names Upgrade: websocket');
+refused_handshake('no HTTP_CONNECTION', 400,
+                  qr/\[info\] .*refused .*no "Connection: Upgrade"/,
+                  REQUEST_METHOD => 'GET', HTTP_UPGRADE => 'websocket',
+                  HTTP_SEC_WEBSOCKET_KEY => 'dGhlIHNhbXBsZSBub25jZQ==');
+refused_handshake('HTTP/2.0', 400, qr/refused .*needs HTTP\/1\.1/,
+                  @$ok_vars, SERVER_PROTOCOL => 'HTTP/2.0');
+refused_handshake('HTTP/3.0', 400, qr/refused .*needs HTTP\/1\.1/,
+                  @$ok_vars, SERVER_PROTOCOL => 'HTTP/3.0');
+refused_handshake('a body', 400, qr/refused .*has no body/,
+                  @$ok_vars, CONTENT_LENGTH => '5');
+refused_handshake('two MAC variables', 400, qr/refused .*repeated/,
+                  @$ok_vars, HTTP_X_VPN_WS_MAC => '02:00:00:00:06:01',
+                  HTTP_X_VPN_WS_MAC => '02:00:00:00:06:02');
 refused_handshake('bad MAC', 400, qr/refused .*invalid X-vpn-ws-MAC/,
                   @$ok_vars, HTTP_X_VPN_WS_MAC => '02:00:00:00:00');
 refused_handshake('multicast MAC', 400, qr/refused .*not a unicast/,
                   @$ok_vars, HTTP_X_VPN_WS_MAC => '01:00:5e:00:00:01');
-refused_handshake('MAC in use', 409, qr/refused .*in use by another peer/,
+refused_handshake('MAC in use', 409,
+                  qr/\[warn\] .*refused .*in use by another peer/,
                   @$ok_vars, HTTP_X_VPN_WS_MAC => $A);
 refused_handshake('bad bridge value', 400, qr/refused .*must be on or off/,
                   @$ok_vars, HTTP_X_VPN_WS_BRIDGE => 'yes');
 refused_handshake('POST', 405, qr/refused .*only GET/,
-                  REQUEST_METHOD => 'POST',
+                  REQUEST_METHOD => 'POST', @upgrade,
                   HTTP_SEC_WEBSOCKET_KEY => 'dGhlIHNhbXBsZSBub25jZQ==');
 my $r = refused_handshake('version 8', 426,
                           qr/refused .*unsupported Sec-WebSocket-Version/,
