@@ -268,6 +268,7 @@ vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
     char           req[2048], key[32], mac[VPNWS_MAC_STR_LEN + 1],
                    accept[64], line[256];
     char           input[64 + VPNWS_WS_GUID_LEN];
+    char           offload[VPNWS_OFFLOAD_STR_LEN];
     size_t         len, hlen, total, ilen;
     uint8_t        raw[16], digest[SHA_DIGEST_LENGTH];
     const char    *v;
@@ -293,6 +294,12 @@ vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
                        VPNWS_CLIENT_VERSION "\r\n",
                    u->path, u->authority, key, mac,
                    cl->conf->bridge ? "X-vpn-ws-bridge: on\r\n" : "");
+
+    if (cl->tap_caps && len < sizeof(req)) {
+        vpnws_offload_format(cl->tap_caps, offload);
+        len += snprintf(req + len, sizeof(req) - len,
+                        "X-vpn-ws-Offload: %s\r\n", offload);
+    }
 
     if (u->basic && len < sizeof(req)) {
         len += snprintf(req + len, sizeof(req) - len,
@@ -360,6 +367,16 @@ vpnws_ws_handshake(vpnws_client_t *cl, int64_t deadline, char *err,
 
     if (v == NULL || len != strlen(accept) || memcmp(v, accept, len) != 0) {
         snprintf(err, errlen, "wrong Sec-WebSocket-Accept from the server");
+        return VPNWS_FAIL_HTTP;
+    }
+
+    /* no answer: an old server or the daemon; plain frames as ever */
+    v = vpnws_http_header(cl->in, hlen, "X-vpn-ws-Offload", &len);
+    cl->offload = v ? vpnws_offload_parse(v, len) : 0;
+
+    if (cl->offload & ~cl->tap_caps) {
+        snprintf(err, errlen, "the server agreed to offloads it was not "
+                 "offered: \"%.*s\"", (int) (len < 64 ? len : 64), v);
         return VPNWS_FAIL_HTTP;
     }
 

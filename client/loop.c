@@ -58,14 +58,14 @@ vpnws_next_mask(vpnws_client_t *cl)
 }
 
 
-static size_t
+size_t
 vpnws_out_free(vpnws_client_t *cl)
 {
     return VPNWS_OUT_SIZE - (cl->out_end - cl->out_pos);
 }
 
 
-static int
+int
 vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
 {
     size_t          need, hlen;
@@ -105,23 +105,7 @@ vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
 static int
 vpnws_on_message(void *ctx, uint8_t *data, size_t len)
 {
-    vpnws_client_t  *cl = ctx;
-
-    if (len < VPNWS_ETH_HLEN) {
-        cl->tap_drops++;
-        return 0;
-    }
-
-    if (write(cl->tap, data, len) != (ssize_t) len) {
-        if (cl->tap_drops++ == 0) {
-            vpnws_log(VPNWS_LOG_DEBUG, "write(tap %s): %s", cl->ifname,
-                      strerror(errno));
-        }
-
-        return 0;
-    }
-
-    cl->rx_frames++;
+    vpnws_offload_to_tap(ctx, data, len);
 
     return 0;
 }
@@ -269,8 +253,8 @@ vpnws_sock_read(vpnws_client_t *cl, int64_t now, char *err, size_t errlen)
 static int
 vpnws_tap_room(vpnws_client_t *cl)
 {
-    return vpnws_out_free(cl) >= VPNWS_TAP_MAX_FRAME + VPNWS_WS_MAX_HLEN
-                                 + VPNWS_OUT_RESERVE;
+    return vpnws_out_free(cl) >= VPNWS_CLIENT_FRAME + VPNWS_WS_MAX_HLEN
+                                 + VPNWS_SEG_SLACK + VPNWS_OUT_RESERVE;
 }
 
 
@@ -282,7 +266,7 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
 
     for (i = 0; i < VPNWS_TAP_BATCH && vpnws_tap_room(cl); i++) {
 
-        n = read(cl->tap, cl->frame, VPNWS_TAP_MAX_FRAME);
+        n = read(cl->tap, cl->frame, VPNWS_CLIENT_FRAME);
 
         if (n == -1) {
 
@@ -307,7 +291,7 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
             continue;
         }
 
-        (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, cl->frame, n);
+        vpnws_offload_from_tap(cl, cl->frame, n);
         cl->tx_frames++;
     }
 
@@ -434,7 +418,6 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
     struct epoll_event   ev, events[4];
 
     memset(&cl->reader, 0, sizeof(vpnws_ws_reader_t));
-    cl->reader.max_payload = VPNWS_TAP_MAX_FRAME;
     cl->out_pos = 0;
     cl->out_end = 0;
     cl->closing = 0;
@@ -444,6 +427,10 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
     cl->last_rx = now;
     cl->last_tx = now;
     cl->last_ping = now;
+
+    if (vpnws_offload_start(cl, err, errlen) != 0) {
+        return VPNWS_FAIL_TAP;
+    }
 
     ep = epoll_create1(EPOLL_CLOEXEC);
 

@@ -43,6 +43,8 @@ static const char  vpnws_usage[] =
 "  --bridge            bridge mode: X-vpn-ws-bridge: on, any source MAC (off)\n"
 "  --mac MAC           set the tap MAC, like 02:aa:bb:cc:dd:ee (kernel's)\n"
 "  --mtu N             set the tap MTU, 68..65518 (kernel's, 1500)\n"
+"  --no-offload        plain frames: no IFF_VNET_HDR, no 64 KiB super-frames\n"
+"                      on the tap or the wire (offload when the server agrees)\n"
 "  --uid USER          run as USER once the tap exists (no change)\n"
 "  --gid GROUP         run as GROUP once the tap exists (USER's group)\n"
 "  --proxy URL         HTTP proxy http://[u:p@]host[:port], none ($*_proxy)\n"
@@ -94,7 +96,8 @@ enum {
     VPNWS_OPT_PING,
     VPNWS_OPT_TIMEOUT,
     VPNWS_OPT_AUTH_FILE,
-    VPNWS_OPT_RANDOM
+    VPNWS_OPT_RANDOM,
+    VPNWS_OPT_NO_OFFLOAD
 };
 
 
@@ -108,6 +111,7 @@ static const struct option  vpnws_options[] = {
     { "bridge",         no_argument,       NULL, VPNWS_OPT_BRIDGE },
     { "mac",            required_argument, NULL, VPNWS_OPT_MAC },
     { "mtu",            required_argument, NULL, VPNWS_OPT_MTU },
+    { "no-offload",     no_argument,       NULL, VPNWS_OPT_NO_OFFLOAD },
     { "uid",            required_argument, NULL, VPNWS_OPT_UID },
     { "gid",            required_argument, NULL, VPNWS_OPT_GID },
     { "proxy",          required_argument, NULL, VPNWS_OPT_PROXY },
@@ -407,6 +411,10 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
                                      VPNWS_TAP_MAX_FRAME - 18);
             break;
 
+        case VPNWS_OPT_NO_OFFLOAD:
+            conf->no_offload = 1;
+            break;
+
         case VPNWS_OPT_UID:
             user = optarg;
             break;
@@ -509,7 +517,10 @@ vpnws_setup_tap(vpnws_client_t *cl)
 
     conf = cl->conf;
 
-    cl->tap = vpnws_tap_open(conf->tap_name, 0, cl->ifname, err, sizeof(err));
+    cl->tap_vnet = !conf->no_offload;
+    cl->tap = vpnws_tap_open(conf->tap_name,
+                             cl->tap_vnet ? VPNWS_TAP_VNET_HDR : 0,
+                             cl->ifname, err, sizeof(err));
 
     if (cl->tap == -1) {
         vpnws_die(VPNWS_EXIT_TAP, "tap \"%s\": %s", conf->tap_name, err);
@@ -534,6 +545,7 @@ vpnws_setup_tap(vpnws_client_t *cl)
         vpnws_die(VPNWS_EXIT_TAP, "%s", err);
     }
 
+    vpnws_offload_probe(cl);
     vpnws_mac_format(cl->mac, mac);
 
     vpnws_log(VPNWS_LOG_DEBUG, "tap %s up, MAC %s, MTU %d", cl->ifname, mac,
@@ -727,7 +739,7 @@ vpnws_backoff(vpnws_client_t *cl, int attempt)
         }
 
         /* no server: old frames would only be stale when it is back */
-        while ((n = read(cl->tap, cl->frame, VPNWS_TAP_MAX_FRAME)) > 0) {
+        while ((n = read(cl->tap, cl->frame, VPNWS_CLIENT_FRAME)) > 0) {
             cl->tap_drops++;
         }
 
@@ -808,11 +820,12 @@ main(int argc, char **argv)
 
     cl.in = malloc(VPNWS_IN_SIZE);
     cl.out = malloc(VPNWS_OUT_SIZE);
-    cl.frame = malloc(VPNWS_TAP_MAX_FRAME);
-    cl.frag = malloc(VPNWS_TAP_MAX_FRAME);
+    cl.frame = malloc(VPNWS_CLIENT_FRAME);
+    cl.frag = malloc(VPNWS_CLIENT_FRAME);
+    cl.seg = malloc(VPNWS_CLIENT_FRAME);
 
     if (cl.in == NULL || cl.out == NULL || cl.frame == NULL
-        || cl.frag == NULL)
+        || cl.frag == NULL || cl.seg == NULL)
     {
         vpnws_die(VPNWS_EXIT_INTERNAL, "out of memory");
     }
@@ -852,10 +865,14 @@ main(int argc, char **argv)
             stable = vpnws_now_ms() - start >= VPNWS_SESSION_STABLE;
 
             vpnws_log(VPNWS_LOG_DEBUG, "session: %llu frames out, %llu in, "
-                      "%llu dropped at the tap",
+                      "%llu dropped at the tap, %llu super-frames, %llu cut "
+                      "here, %llu bad virtio-net headers",
                       (unsigned long long) cl.tx_frames,
                       (unsigned long long) cl.rx_frames,
-                      (unsigned long long) cl.tap_drops);
+                      (unsigned long long) cl.tap_drops,
+                      (unsigned long long) cl.super_frames,
+                      (unsigned long long) cl.soft_segmented,
+                      (unsigned long long) cl.vnet_errors);
 
             vpnws_conn_close(&cl.conn);
 
@@ -902,6 +919,7 @@ main(int argc, char **argv)
     free(cl.out);
     free(cl.frame);
     free(cl.frag);
+    free(cl.seg);
     for (i = 0; i < conf.nservers; i++) {
         vpnws_url_free(&conf.servers[i].url);
         vpnws_url_free(&conf.servers[i].proxy);

@@ -16,6 +16,7 @@
 #include "vpnws_ws.h"
 #include "vpnws_mac.h"
 #include "vpnws_tap.h"
+#include "vpnws_vnet.h"
 
 
 #define VPNWS_CLIENT_VERSION    "0.1.0"
@@ -56,6 +57,11 @@
 #define VPNWS_IN_SIZE           (2 * (VPNWS_TAP_MAX_FRAME + 64))
 #define VPNWS_OUT_SIZE          (4 * (VPNWS_TAP_MAX_FRAME + 64))
 #define VPNWS_OUT_RESERVE       512         /* room kept for control frames */
+
+/* a tap read or a message: a virtio-net header and a 64 KiB super-frame */
+#define VPNWS_CLIENT_FRAME      (VPNWS_VNET_HLEN + VPNWS_VNET_FRAME_MAX)
+/* room a super-frame cut here takes beyond its size: ~45 more headers */
+#define VPNWS_SEG_SLACK         8192
 
 
 typedef struct {
@@ -105,6 +111,7 @@ typedef struct {
     unsigned        has_mac:1;
     unsigned        has_uid:1;
     unsigned        has_gid:1;
+    unsigned        no_offload:1;
     const char     *exec;
     const char     *key;
     const char     *crt;
@@ -142,6 +149,11 @@ typedef struct {
     size_t          out_end;
     uint8_t        *frame;              /* one tap frame */
     uint8_t        *frag;               /* websocket reassembly */
+    uint8_t        *seg;                /* one segment, header room first */
+
+    unsigned        tap_vnet:1;         /* IFF_VNET_HDR: header on reads */
+    unsigned        tap_caps;           /* VPNWS_OFFLOAD_* the tap took */
+    unsigned        offload;            /* agreed with the server, 0: none */
 
     vpnws_ws_reader_t  reader;
 
@@ -160,6 +172,9 @@ typedef struct {
     uint64_t        tx_frames;
     uint64_t        rx_frames;
     uint64_t        tap_drops;
+    uint64_t        super_frames;       /* sent or received as they are */
+    uint64_t        soft_segmented;     /* super-frames cut here */
+    uint64_t        vnet_errors;        /* bad virtio-net headers dropped */
 } vpnws_client_t;
 
 
@@ -235,6 +250,15 @@ unsigned vpnws_servers_failed(vpnws_servers_t *s, int stable);
 
 /* loop.c */
 int vpnws_session(vpnws_client_t *cl, char *err, size_t errlen);
+int vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data,
+    size_t len);
+size_t vpnws_out_free(vpnws_client_t *cl);
+
+/* offload.c */
+void vpnws_offload_probe(vpnws_client_t *cl);
+int vpnws_offload_start(vpnws_client_t *cl, char *err, size_t errlen);
+void vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n);
+void vpnws_offload_to_tap(vpnws_client_t *cl, uint8_t *data, size_t len);
 void vpnws_random(void *buf, size_t len);
 
 

@@ -17,6 +17,7 @@
 /* vpnws_tap_open() flags */
 #define VPNWS_TAP_MULTI_QUEUE   0x01        /* IFF_MULTI_QUEUE: fd per queue */
 #define VPNWS_TAP_BLOCKING      0x02        /* leave O_NONBLOCK off */
+#define VPNWS_TAP_VNET_HDR      0x04        /* IFF_VNET_HDR: vpnws_vnet.h */
 
 
 /*
@@ -28,6 +29,15 @@
  */
 int vpnws_tap_open(const char *name, unsigned flags, char *ifname,
     char *err, size_t errlen);
+
+/*
+ * A tap opened with VPNWS_TAP_VNET_HDR: ask the kernel for the offloads in
+ * want (VPNWS_OFFLOAD_*, vpnws_vnet.h); those it does not know (ECN on an
+ * old kernel) are dropped one by one.  The set it took goes to *got.
+ * 0 or -1 (err, errno): then the tap has no offloads at all.
+ */
+int vpnws_tap_set_offload(int fd, unsigned want, unsigned *got, char *err,
+    size_t errlen);
 
 /* hardware address of an interface; 0 or -1 (err, errno) */
 int vpnws_tap_get_mac(const char *ifname, uint8_t mac[6], char *err,

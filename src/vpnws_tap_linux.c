@@ -15,6 +15,13 @@
 #include <linux/if_tun.h>
 
 #include "vpnws_tap.h"
+#include "vpnws_vnet.h"
+
+
+#if (VPNWS_OFFLOAD_CSUM != TUN_F_CSUM || VPNWS_OFFLOAD_TSO4 != TUN_F_TSO4 \
+     || VPNWS_OFFLOAD_TSO6 != TUN_F_TSO6 || VPNWS_OFFLOAD_ECN != TUN_F_TSO_ECN)
+#error "VPNWS_OFFLOAD_* must be the kernel's TUN_F_* values"
+#endif
 
 
 #define VPNWS_TUN_PATH  "/dev/net/tun"
@@ -120,6 +127,10 @@ vpnws_tap_open(const char *name, unsigned flags, char *ifname, char *err,
         ifr.ifr_flags |= IFF_MULTI_QUEUE;
     }
 
+    if (flags & VPNWS_TAP_VNET_HDR) {
+        ifr.ifr_flags |= IFF_VNET_HDR;
+    }
+
     oflags = O_RDWR | O_CLOEXEC;
 
     if (!(flags & VPNWS_TAP_BLOCKING)) {
@@ -156,6 +167,54 @@ vpnws_tap_open(const char *name, unsigned flags, char *ifname, char *err,
     }
 
     return fd;
+}
+
+
+int
+vpnws_tap_set_offload(int fd, unsigned want, unsigned *got, char *err,
+    size_t errlen)
+{
+    int       e, one;
+    unsigned  set;
+
+    *got = 0;
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    /* the header is little-endian on the wire and in vpnws_vnet.c */
+    one = 1;
+
+    if (ioctl(fd, TUNSETVNETLE, &one) == -1) {
+        vpnws_tap_error(err, errlen, errno, "TUNSETVNETLE", NULL);
+        (void) ioctl(fd, TUNSETOFFLOAD, 0UL);
+        return -1;
+    }
+#else
+    (void) one;
+#endif
+
+    set = want & VPNWS_OFFLOAD_ALL;
+
+    for ( ;; ) {
+
+        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long) set) == 0) {
+            *got = set;
+            return 0;
+        }
+
+        e = errno;
+
+        /* EINVAL: a bit this kernel does not know; try without it */
+        if (e != EINVAL || !(set & VPNWS_OFFLOAD_ECN)) {
+            break;
+        }
+
+        set &= ~VPNWS_OFFLOAD_ECN;
+    }
+
+    (void) ioctl(fd, TUNSETOFFLOAD, 0UL);
+    vpnws_tap_error(err, errlen, e, "TUNSETOFFLOAD", NULL);
+
+    return -1;
 }
 
 

@@ -4,6 +4,7 @@
 
 
 #include <string.h>
+#include <strings.h>
 
 #include "vpnws_vnet.h"
 
@@ -29,6 +30,18 @@ static const char  *vpnws_vnet_errors[VPNWS_VNET_EMAX][2] = {
     { "vnet_proto",   "GSO frame is not IPv4 or IPv6 TCP" },
     { "vnet_ip",      "IP header does not match the frame" },
     { "vnet_tcp",     "TCP header does not match the frame" },
+};
+
+
+static const struct {
+    const char  *name;
+    size_t       len;
+    unsigned     bit;
+} vpnws_offload_names[] = {
+    { "csum", 4, VPNWS_OFFLOAD_CSUM },
+    { "tso4", 4, VPNWS_OFFLOAD_TSO4 },
+    { "tso6", 4, VPNWS_OFFLOAD_TSO6 },
+    { "ecn",  3, VPNWS_OFFLOAD_ECN },
 };
 
 
@@ -297,6 +310,94 @@ vpnws_vnet_csum_complete(const vpnws_vnet_frame_t *f, uint8_t *frame,
                                           len - f->hdr.csum_start));
 
     vpnws_put16(p, csum ? csum : 0xffff);
+}
+
+
+unsigned
+vpnws_offload_parse(const char *s, size_t len)
+{
+    size_t    i, n, t;
+    unsigned  set;
+
+    set = 0;
+    i = 0;
+
+    while (i < len) {
+
+        while (i < len && (s[i] == ',' || s[i] == ' ' || s[i] == '\t')) {
+            i++;
+        }
+
+        for (n = 0; i + n < len && s[i + n] != ',' && s[i + n] != ' '
+                    && s[i + n] != '\t'; n++)
+        {
+            /* the token's length */
+        }
+
+        for (t = 0; t < sizeof(vpnws_offload_names)
+                        / sizeof(vpnws_offload_names[0]); t++)
+        {
+            if (n == vpnws_offload_names[t].len
+                && strncasecmp(s + i, vpnws_offload_names[t].name, n) == 0)
+            {
+                set |= vpnws_offload_names[t].bit;
+            }
+        }
+
+        i += n;
+    }
+
+    /* segmentation offloads leave the checksum to the receiver */
+    return (set & VPNWS_OFFLOAD_CSUM) ? set : 0;
+}
+
+
+size_t
+vpnws_offload_format(unsigned set, char *out)
+{
+    size_t  t, n;
+
+    n = 0;
+
+    for (t = 0; t < sizeof(vpnws_offload_names)
+                    / sizeof(vpnws_offload_names[0]); t++)
+    {
+        if (!(set & vpnws_offload_names[t].bit)) {
+            continue;
+        }
+
+        if (n) {
+            memcpy(out + n, ", ", 2);
+            n += 2;
+        }
+
+        memcpy(out + n, vpnws_offload_names[t].name,
+               vpnws_offload_names[t].len);
+        n += vpnws_offload_names[t].len;
+    }
+
+    out[n] = '\0';
+
+    return n;
+}
+
+
+unsigned
+vpnws_vnet_needs(const vpnws_vnet_frame_t *f)
+{
+    unsigned  need;
+
+    need = (f->hdr.flags & VPNWS_VNET_F_NEEDS_CSUM) ? VPNWS_OFFLOAD_CSUM : 0;
+
+    if (f->gso) {
+        need |= f->ipv6 ? VPNWS_OFFLOAD_TSO6 : VPNWS_OFFLOAD_TSO4;
+
+        if (f->hdr.gso_type & VPNWS_VNET_GSO_ECN) {
+            need |= VPNWS_OFFLOAD_ECN;
+        }
+    }
+
+    return need;
 }
 
 

@@ -37,6 +37,19 @@
 #define VPNWS_VNET_GSO_UDP_L4       5       /* USO: refused */
 #define VPNWS_VNET_GSO_ECN          0x80    /* first segment carries CWR */
 
+/*
+ * Offloads a peer can take (X-vpn-ws-Offload, README "Offload"); the
+ * values are the kernel's TUN_F_* so a set goes to TUNSETOFFLOAD as is.
+ */
+#define VPNWS_OFFLOAD_CSUM          0x01    /* "csum": NEEDS_CSUM frames */
+#define VPNWS_OFFLOAD_TSO4          0x02    /* "tso4": GSO_TCPV4 */
+#define VPNWS_OFFLOAD_TSO6          0x04    /* "tso6": GSO_TCPV6 */
+#define VPNWS_OFFLOAD_ECN           0x08    /* "ecn": GSO_ECN */
+#define VPNWS_OFFLOAD_ALL           0x0f
+
+/* "csum, tso4, tso6, ecn": the longest formatted set, NUL included */
+#define VPNWS_OFFLOAD_STR_LEN       24
+
 /* the largest frame behind a header: 64 KiB of IP plus link headers */
 #define VPNWS_VNET_FRAME_MAX        (65536 + 128)
 
@@ -104,6 +117,19 @@ const char *vpnws_vnet_errname(vpnws_vnet_err_t err);
  */
 void vpnws_vnet_csum_complete(const vpnws_vnet_frame_t *f, uint8_t *frame,
     size_t len);
+
+
+/*
+ * A header value: comma or space separated tokens, unknown ones ignored
+ * (a newer peer may offer more).  TSO without csum means nothing: 0.
+ */
+unsigned vpnws_offload_parse(const char *s, size_t len);
+
+/* the set as tokens into out[VPNWS_OFFLOAD_STR_LEN]; "" for none */
+size_t vpnws_offload_format(unsigned set, char *out);
+
+/* what the frame f needs of a receiver: VPNWS_OFFLOAD_* bits */
+unsigned vpnws_vnet_needs(const vpnws_vnet_frame_t *f);
 
 
 /* the internet checksum: ones' complement sum, folded, not inverted */

@@ -424,6 +424,62 @@ test_csum(void)
 }
 
 
+typedef struct {
+    const char  *in;
+    unsigned     set;
+} offload_case_t;
+
+
+static const offload_case_t  offload_cases[] = {
+    { "csum, tso4, tso6, ecn", VPNWS_OFFLOAD_ALL },
+    { "CSUM,TSO4", VPNWS_OFFLOAD_CSUM | VPNWS_OFFLOAD_TSO4 },
+    { " csum  tso6 ", VPNWS_OFFLOAD_CSUM | VPNWS_OFFLOAD_TSO6 },
+    { "csum, uso4, future-thing", VPNWS_OFFLOAD_CSUM },
+    { "tso4, tso6", 0 },                    /* TSO needs csum */
+    { "csumx, tso", 0 },
+    { "", 0 },
+    { ",,,", 0 },
+};
+
+
+static void
+test_offload_tokens(void)
+{
+    char                   out[VPNWS_OFFLOAD_STR_LEN];
+    size_t                 i, n;
+    unsigned               set;
+    const offload_case_t  *c;
+
+    for (i = 0; i < sizeof(offload_cases) / sizeof(offload_cases[0]); i++) {
+        c = &offload_cases[i];
+        set = vpnws_offload_parse(c->in, strlen(c->in));
+        is_int(set, c->set, "offload \"%s\"", c->in);
+    }
+
+    /* a prefix of a token is not the token */
+    is_int(vpnws_offload_parse("csum", 3), 0, "\"csu\" is nothing");
+
+    n = vpnws_offload_format(VPNWS_OFFLOAD_ALL, out);
+    ok(n == strlen("csum, tso4, tso6, ecn") && n < sizeof(out)
+       && strcmp(out, "csum, tso4, tso6, ecn") == 0, "format all: %s", out);
+
+    vpnws_offload_format(0, out);
+    is_str(out, "", "format none");
+
+    for (set = 0; set <= VPNWS_OFFLOAD_ALL; set++) {
+        vpnws_offload_format(set, out);
+
+        if (vpnws_offload_parse(out, strlen(out))
+            != ((set & VPNWS_OFFLOAD_CSUM) ? set : 0))
+        {
+            break;
+        }
+    }
+
+    ok(set > VPNWS_OFFLOAD_ALL, "every set formats and parses back");
+}
+
+
 int
 main(void)
 {
@@ -438,6 +494,7 @@ main(void)
     test_emit_stop();
     test_hdr_bytes();
     test_csum();
+    test_offload_tokens();
 
     return done_testing();
 }
