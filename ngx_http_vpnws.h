@@ -243,6 +243,8 @@ ngx_int_t ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
 void ngx_http_vpnws_tap_exit_process(ngx_http_vpnws_switch_t *sw);
 void ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
     size_t len);
+void ngx_http_vpnws_tap_announce(ngx_http_vpnws_switch_t *sw,
+    vpnws_port_state_t *src);
 
 /* variables */
 ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);

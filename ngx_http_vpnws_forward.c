@@ -42,6 +42,11 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     vpnws_switch_frame(&ctx, src, frame, len, &d);
 
+    if (d.learned && !(src->port.flags & VPNWS_PORT_BRIDGE)) {
+        /* a peer's first frame gave it its MAC */
+        ngx_http_vpnws_tap_announce(sw, src);
+    }
+
     if (d.log_taken) {
         vpnws_mac_format(frame + VPNWS_MAC_LEN, text);
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

@@ -115,6 +115,10 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
 
     c->log->action = "switching websocket frames";
 
+    if (p->state.has_mac) {
+        ngx_http_vpnws_tap_announce(sw, &p->state);
+    }
+
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {

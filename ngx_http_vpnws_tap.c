@@ -393,6 +393,29 @@ ngx_http_vpnws_tap_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * A station joined: announce it behind a bridge tap, so that the bridge
+ * (and VXLAN, EVPN) of every host learns at once that it is here now.
+ */
+void
+ngx_http_vpnws_tap_announce(ngx_http_vpnws_switch_t *sw,
+    vpnws_port_state_t *src)
+{
+    size_t   n;
+    uint8_t  frame[VPNWS_ANNOUNCE_LEN];
+
+    if (sw->tap_conn == NULL) {
+        return;
+    }
+
+    n = vpnws_switch_announce(src, sw->tap_state.port.flags, frame);
+
+    if (n) {
+        ngx_http_vpnws_tap_write(sw, frame, n);
+    }
+}
+
+
 /* a frame for the tap: into this worker's own queue, or dropped */
 void
 ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,

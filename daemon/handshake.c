@@ -183,6 +183,10 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
         return;
     }
 
+    if (c->state.has_mac) {
+        vpnwsd_tap_announce(c);
+    }
+
     vpnwsd_log(VPNWSD_LOG_INFO, "peer %u joined from %s%s%s",
                c->state.port.id, c->addr[0] ? c->addr : "?",
                (c->state.port.flags & VPNWS_PORT_BRIDGE) ? " (bridge)" : "",

@@ -482,6 +482,11 @@ vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len)
     vpnwsd_switch_ctx(&ctx);
     vpnws_switch_frame(&ctx, &src->state, frame, len, &d);
 
+    if (d.learned && !(src->state.port.flags & VPNWS_PORT_BRIDGE)) {
+        /* a peer's first frame gave it its MAC */
+        vpnwsd_tap_announce(src);
+    }
+
     if (d.log_taken) {
         vpnws_mac_format(frame + VPNWS_MAC_LEN, text);
         vpnwsd_log(VPNWSD_LOG_ERR, "peer %u sends from MAC %s, which another "

@@ -146,6 +146,26 @@ vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
 }
 
 
+/* a station joined: announce it behind a bridge tap (see vpnws_switch.h) */
+void
+vpnwsd_tap_announce(vpnwsd_conn_t *src)
+{
+    size_t   n;
+    uint8_t  frame[VPNWS_ANNOUNCE_LEN];
+
+    if (vpnwsd.tap == NULL) {
+        return;
+    }
+
+    n = vpnws_switch_announce(&src->state, vpnwsd.tap->state.port.flags,
+                              frame);
+
+    if (n) {
+        vpnwsd_tap_write(vpnwsd.tap, frame, n);
+    }
+}
+
+
 void
 vpnwsd_tap_close(void)
 {
@@ -181,6 +201,13 @@ vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
     (void) c;
     (void) frame;
     (void) len;
+}
+
+
+void
+vpnwsd_tap_announce(vpnwsd_conn_t *src)
+{
+    (void) src;
 }
 
 

@@ -210,6 +210,7 @@ int vpnwsd_tap_open(void);
 int vpnwsd_tap_exec(void);
 void vpnwsd_tap_read(vpnwsd_conn_t *c);
 void vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len);
+void vpnwsd_tap_announce(vpnwsd_conn_t *src);
 void vpnwsd_tap_close(void);
 
 

@@ -721,3 +721,37 @@ vpnws_switch_port_gone(const vpnws_switch_ctx_t *ctx,
         }
     }
 }
+
+
+/* RARP (RFC 903): ethernet, IPv4, a reverse request "who is this MAC" */
+static const uint8_t  vpnws_rarp[] = {
+    0x80, 0x35, 0x00, 0x01, 0x08, 0x00, VPNWS_MAC_LEN, 4, 0x00, 0x03
+};
+
+
+size_t
+vpnws_switch_announce(const vpnws_port_state_t *src, uint16_t tap_flags,
+    uint8_t *frame)
+{
+    uint8_t  *p;
+
+    if (!(tap_flags & VPNWS_PORT_BRIDGE)
+        || (src->port.flags & VPNWS_PORT_SPECIAL) || !src->has_mac)
+    {
+        return 0;
+    }
+
+    memset(frame, 0, VPNWS_ANNOUNCE_LEN);
+    memset(frame, 0xff, VPNWS_MAC_LEN);
+    memcpy(frame + VPNWS_MAC_LEN, src->mac, VPNWS_MAC_LEN);
+
+    p = frame + 2 * VPNWS_MAC_LEN;
+    memcpy(p, vpnws_rarp, sizeof(vpnws_rarp));
+
+    /* sender and target hardware address: the station, no IPv4 addresses */
+    p += sizeof(vpnws_rarp);
+    memcpy(p, src->mac, VPNWS_MAC_LEN);
+    memcpy(p + VPNWS_MAC_LEN + 4, src->mac, VPNWS_MAC_LEN);
+
+    return VPNWS_ANNOUNCE_LEN;
+}

@@ -238,6 +238,18 @@ int vpnws_switch_aged(const vpnws_switch_ctx_t *ctx,
 void vpnws_switch_port_gone(const vpnws_switch_ctx_t *ctx,
     const vpnws_port_state_t *src);
 
+#define VPNWS_ANNOUNCE_LEN      60
+
+/*
+ * A station joined this switch: the frame that announces it behind a tap
+ * in bridge mode (a RARP broadcast from its MAC, as QEMU sends after a
+ * migration), so that the Linux bridge, VXLAN and EVPN on this and every
+ * other host learn at once where it is now.  Returns the frame's length,
+ * or 0 when no announce is due (no bridge tap, a bridge port, no MAC).
+ */
+size_t vpnws_switch_announce(const vpnws_port_state_t *src,
+    uint16_t tap_flags, uint8_t *frame);
+
 const char *vpnws_drop_name(vpnws_drop_t reason);
 
 

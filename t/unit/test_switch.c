@@ -1794,6 +1794,95 @@ test_mactab_random(void)
 }
 
 
+/*
+ * Several hosts of one segment: the MACs behind the tap are the stations
+ * of other hosts.  One of them moving here keeps its MAC when the
+ * configuration pinned it to the peer (vpnws_mac), never otherwise.
+ */
+static void
+test_mobility(void)
+{
+    int                  rc;
+    size_t               n;
+    sw_t                 s;
+    uint8_t              f[VPNWS_ANNOUNCE_LEN];
+    vpnws_port_t         displaced;
+    vpnws_decision_t     d;
+    vpnws_port_state_t   tap, local, thief, owner, br;
+    vpnws_mac_entry_t   *e;
+
+    sw_init(&s, 16);
+    s.ctx.bridges = 1;
+    port_init(&tap, 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
+    port_init(&local, 2, 0);
+    port_init(&thief, 3, 0);
+    port_init(&owner, 4, 0);
+    owner.pinned = 1;
+
+    /* A lives on another host: its broadcast comes out of the tap */
+    sw_send(&s, &tap, BCAST, MAC_A, &d);
+    ok(d.action == VPNWS_FWD_FLOOD && d.learned,
+       "mobility: a remote station is learned behind the tap");
+    sw_send(&s, &local, MAC_A, MAC_B, &d);
+    ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == tap.port.id,
+       "mobility: frames for it go to the tap");
+
+    /* an unauthorized peer announcing A here */
+    is_int(vpnws_switch_claim(&s.ctx, &thief, MAC_A), -1,
+           "mobility: a peer without a grant cannot take A from the tap");
+    sw_send(&s, &thief, MAC_B, MAC_A, &d);
+    decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_MAC_TAKEN,
+                "mobility: nor by sending from A");
+    sw_send(&s, &local, MAC_A, MAC_B, &d);
+    ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == tap.port.id,
+       "mobility: A still goes to the tap");
+
+    /* the owner, A pinned to it by the configuration, moves here */
+    displaced.id = 0;
+    rc = vpnws_switch_claim_pinned(&s.ctx, &owner, MAC_A, &displaced);
+    is_int(rc, 0, "mobility: the pinned owner takes A over from the tap");
+    is_int(displaced.id, 0, "mobility: and closes no peer (the tap stays)");
+    e = vpnws_mactab_find(&s.tab, MAC_A);
+    ok(e && e->port.id == owner.port.id && !(e->flags & VPNWS_ENTRY_LEARNED),
+       "mobility: A is the owner's own MAC now, not learned");
+    sw_send(&s, &local, MAC_A, MAC_B, &d);
+    ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == owner.port.id,
+       "mobility: A's traffic follows it to this host");
+    sw_send(&s, &tap, MAC_A, MAC_C, &d);
+    ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == owner.port.id,
+       "mobility: and from the other hosts, through the tap");
+
+    /* a late frame from the old host cannot pull A back behind the tap */
+    sw_send(&s, &tap, BCAST, MAC_A, &d);
+    decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_MAC_TAKEN,
+                "mobility: the tap cannot take back A while the owner lives");
+
+    /* the announce that moves it in the bridges of every host */
+    n = vpnws_switch_announce(&owner, tap.port.flags, f);
+    ok(n == VPNWS_ANNOUNCE_LEN && vpnws_mac_is_broadcast(f)
+       && vpnws_mac_eq(f + 6, MAC_A) && f[12] == 0x80 && f[13] == 0x35
+       && f[21] == 0x03 && vpnws_mac_eq(f + 22, MAC_A)
+       && vpnws_mac_eq(f + 32, MAC_A),
+       "mobility: announce: a RARP broadcast from A, about A");
+    is_int((int) vpnws_switch_announce(&owner, VPNWS_PORT_TAP, f), 0,
+           "mobility: no announce into a tap that is not a bridge port");
+    is_int((int) vpnws_switch_announce(&thief, tap.port.flags, f), 0,
+           "mobility: none for a peer without a MAC");
+    port_init(&br, 5, VPNWS_PORT_BRIDGE);
+    br.has_mac = 1;
+    is_int((int) vpnws_switch_announce(&br, tap.port.flags, f), 0,
+           "mobility: none for a bridge peer");
+
+    /* the owner leaves this host: A is the tap's to learn again */
+    vpnws_switch_port_gone(&s.ctx, &owner);
+    sw_send(&s, &tap, BCAST, MAC_A, &d);
+    ok(d.action == VPNWS_FWD_FLOOD && d.learned,
+       "mobility: gone again, A is learned behind the tap at once");
+
+    sw_free(&s);
+}
+
+
 int
 main(void)
 {
@@ -1824,6 +1913,7 @@ main(void)
     test_expire();
     test_full_table_cost();
     test_port_gone();
+    test_mobility();
     test_cache();
     test_ctx_init();
     test_drop_names();
