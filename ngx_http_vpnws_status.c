@@ -160,7 +160,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 {
     size_t                         len;
     u_char                        *buf, *p;
-    uint32_t                       i, k, n, *index;
+    uint32_t                       i, k, n, local, remote, *index;
     uint64_t                       drops[VPNWS_DROP_MAX];
     vpnws_json_peer_t              jp;
     vpnws_mac_entry_t             *e;
@@ -254,6 +254,15 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
     k = sh->table.count;
 
+    /* several hosts: the MACs behind the tap are other hosts' stations */
+    remote = 0;
+    local = n;
+
+    if (sh->tap_slot && index[sh->tap_slot - 1]) {
+        remote = peers[index[sh->tap_slot - 1] - 1].nmacs;
+        local--;
+    }
+
     ngx_shmtx_unlock(&sw->shpool->mutex);
 
     for (i = 0; i < VPNWS_DROP_MAX; i++) {
@@ -277,8 +286,9 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
     }
 
     p = ngx_sprintf(buf, "{\"status\":\"ok\",\"switch\":\"%V\","
-                    "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,",
-                    &sw->name, sw->max_peers, k, sw->max_macs);
+                    "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,"
+                    "\"local_peers\":%uD,\"remote_macs\":%uD,",
+                    &sw->name, sw->max_peers, k, sw->max_macs, local, remote);
 
     p = (u_char *) vpnws_json_drops((char *) p, drops);
 
@@ -357,6 +367,7 @@ ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
         }
 
         st.peers++;
+        st.local_peers += (slot->flags & VPNWS_PORT_TAP) ? 0 : 1;
         st.bridges += (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
         st.frames_in += slot->frames_in;
         st.frames_out += slot->frames_out;
@@ -365,6 +376,11 @@ ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
     }
 
     st.macs = sh->table.count;
+
+    if (sh->tap_slot) {
+        st.remote_macs = vpnws_mactab_port_count(&sh->table,
+                                                 sh->slots[sh->tap_slot - 1].id);
+    }
 
     ngx_shmtx_unlock(&sw->shpool->mutex);
 

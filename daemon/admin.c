@@ -105,7 +105,7 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
     char               *buf, *p;
     size_t              len;
     uint8_t            *macs;
-    uint32_t            i, k, slots, *count, *first, *fill;
+    uint32_t            i, k, slots, local, *count, *first, *fill;
     vpnwsd_conn_t      *q;
     vpnws_json_peer_t   jp;
     vpnws_mac_entry_t  *e;
@@ -162,7 +162,10 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
           + vpnws_json_string_max(strlen(vpnwsd.tap_name))
           + vpnws_json_drops_max();
 
+    local = 0;
+
     for (q = vpnwsd.ports; q; q = q->port_next) {
+        local += (q->kind == VPNWSD_PEER);
         jp.addr = q->addr;
         jp.user_len = q->user_len;
         jp.dn_len = q->dn_len;
@@ -181,6 +184,10 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
                           strlen(vpnwsd.socket));
     p += sprintf(p, "\",\"peers_max\":%u,\"macs_used\":%u,\"macs_max\":%u,",
                  vpnwsd.max_peers, vpnwsd.table.count, vpnwsd.max_macs);
+
+    /* several hosts: the MACs behind the tap are other hosts' stations */
+    p += sprintf(p, "\"local_peers\":%u,\"remote_macs\":%u,", local,
+                 vpnwsd.tap ? count[vpnwsd.tap->state.port.slot] : 0);
 
     if (vpnwsd.tap) {
         p += sprintf(p, "\"tap\":{\"name\":\"");

@@ -156,6 +156,21 @@ vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e)
 
 
 uint32_t
+vpnws_mactab_port_count(const vpnws_mactab_t *t, uint32_t id)
+{
+    uint32_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < t->capacity; i++) {
+        n += (t->entries[i].port.id == id && id != 0);
+    }
+
+    return n;
+}
+
+
+uint32_t
 vpnws_mactab_purge(vpnws_mactab_t *t,
     int (*match)(const vpnws_mac_entry_t *e, void *data), void *data)
 {

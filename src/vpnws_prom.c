@@ -23,6 +23,9 @@ typedef struct {
 static const vpnws_prom_metric_t  vpnws_prom_metrics[] = {
     { "vpnws_peers", "gauge", "Connected peers.",
       vpnws_prom_field(peers) },
+    { "vpnws_local_peers", "gauge",
+      "Websocket peers connected to this host.",
+      vpnws_prom_field(local_peers) },
     { "vpnws_peers_max", "gauge", "Peers the switch can hold.",
       vpnws_prom_field(peers_max) },
     { "vpnws_bridge_peers", "gauge", "Connected bridge peers.",
@@ -48,6 +51,9 @@ static const vpnws_prom_metric_t  vpnws_prom_metrics[] = {
 
 
 static const vpnws_prom_metric_t  vpnws_prom_tap[] = {
+    { "vpnws_remote_macs", "gauge",
+      "MACs behind the switch's tap (in bridge mode: other hosts').",
+      vpnws_prom_field(remote_macs) },
     { "vpnws_tap_frames_received_total", "counter",
       "Frames read from the switch's tap device.",
       vpnws_prom_field(tap_frames_in) },

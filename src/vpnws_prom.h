@@ -16,6 +16,7 @@
 typedef struct {
     const char         *name;           /* the switch, NUL-terminated */
     uint64_t            peers;
+    uint64_t            local_peers;    /* peers without the tap */
     uint64_t            peers_max;
     uint64_t            bridges;
     uint64_t            macs;
@@ -26,6 +27,7 @@ typedef struct {
     uint64_t            bytes_out;
     uint64_t            drops[VPNWS_DROP_MAX];
     int                 has_tap;
+    uint64_t            remote_macs;    /* behind the tap: other hosts' */
     uint64_t            tap_frames_in;
     uint64_t            tap_frames_out;
     uint64_t            tap_bytes_in;

@@ -57,7 +57,9 @@ ok(-S "$d/vpn.sock", 'the daemon listens') or diag($e->read_file('daemon.log'));
 
 $e->nginx(server => "location /dvpn { include /etc/nginx/uwsgi_params;"
                     . " uwsgi_pass unix:$d/vpn.sock;"
-                    . " uwsgi_read_timeout 1h; }");
+                    . " uwsgi_read_timeout 1h; }"
+                    . " location = /dstatus { include /etc/nginx/uwsgi_params;"
+                    . " uwsgi_modifier1 1; uwsgi_pass unix:$d/vpn.sock; }");
 
 my $dev = `ip netns exec $s ip -d link show $tap 2>&1`;
 like($dev, qr/master br0/, '--exec put the tap into the bridge');
@@ -71,6 +73,14 @@ ok($e->wait_ping('a', '10.218.0.100', 20), 'client A reaches the LAN host');
 ok($e->wait_ping('b', '10.218.0.100', 20), 'client B reaches the LAN host');
 ok($e->wait_ping('a', '10.218.0.2', 10), 'client A reaches client B');
 ok($e->wait_ping('l', '10.218.0.1', 10), 'the LAN host reaches client A');
+
+# the status tells the local peers from the MACs behind the tap
+my $st = eval { JSON::PP::decode_json(($e->http_get('/dstatus')
+                                       =~ /\r\n\r\n(.*)$/s)[0]) } || {};
+is($st->{local_peers}, 2, 'status: two local peers (the tap not counted)');
+ok(($st->{remote_macs} // 0) >= 1,
+   'status: the LAN host is behind the tap (remote_macs)')
+    or diag(explain($st));
 
 unlike($e->read_file('daemon.log'), qr/ERROR|AddressSanitizer/,
        'no errors in the daemon log');

@@ -77,6 +77,14 @@ for my $h (@hosts) {
     my @remote = grep { $client{$_} ne $h } @clients;
     is(scalar(grep { $behind{$m->mac($num{$_})} } @remote), 2,
        "$h: the other hosts' clients are behind the tap");
+    is($st->{local_peers}, 1, "$h: status local_peers 1");
+    is($st->{remote_macs}, scalar(keys %behind),
+       "$h: status remote_macs: the MACs behind the tap");
+    my $prom = $m->host_get($h, '/status?format=prometheus');
+    like($prom, qr/^vpnws_local_peers\{switch="seg"\} 1$/m,
+         "$h: metric vpnws_local_peers");
+    like($prom, qr/^vpnws_remote_macs\{switch="seg"\} \Q$st->{remote_macs}\E$/m,
+         "$h: metric vpnws_remote_macs");
 }
 
 # a broadcast from each client reaches each client exactly once

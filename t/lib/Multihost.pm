@@ -166,18 +166,25 @@ sub client_on {
         $o{noaddr} ? () : (addr => "10.214.0.$k/24"));
 }
 
-sub host_status {
-    my ($self, $h) = @_;
+# the body of GET $path from host $h's nginx
+sub host_get {
+    my ($self, $h, $path) = @_;
     my $ns = $self->nsname($h);
     my $script = 'use IO::Socket::INET; my $s = IO::Socket::INET->new('
         . "PeerAddr => q{127.0.0.1:$E2E::PORT}) or die; print \$s qq{GET"
-        . ' /status HTTP/1.0\r\nHost: x\r\n\r\n}; local $/; print <$s>;';
+        . " $path" . ' HTTP/1.0\r\nHost: x\r\n\r\n}; local $/; print <$s>;';
     open(my $fh, '-|', 'ip', 'netns', 'exec', $ns, 'perl', '-e', $script)
         or die "ip netns exec: $!";
     local $/;
     my $r = <$fh> // '';
     close $fh;
     $r =~ s/^.*?\r\n\r\n//s;
+    return $r;
+}
+
+sub host_status {
+    my ($self, $h) = @_;
+    my $r = $self->host_get($h, '/status');
     return eval { decode_json($r) } || { raw => $r };
 }
 

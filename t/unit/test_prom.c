@@ -131,6 +131,7 @@ test_render(void)
     memset(&s, 0, sizeof(s));
     s.name = "main";
     s.peers = 3;
+    s.local_peers = 2;
     s.peers_max = 1024;
     s.bridges = 1;
     s.macs = 5;
@@ -156,6 +157,9 @@ test_render(void)
        && strstr(out, "\nvpnws_mac_entries{switch=\"main\"} 5\n") != NULL
        && strstr(out, "\nvpnws_mac_capacity{switch=\"main\"} 4096\n") != NULL,
        "gauges: peers_max, bridge_peers, mac_entries, mac_capacity");
+    ok(strstr(out, "# TYPE vpnws_local_peers gauge\n") != NULL
+       && strstr(out, "\nvpnws_local_peers{switch=\"main\"} 2\n") != NULL,
+       "gauge: local_peers");
     ok(strstr(out, "# TYPE vpnws_frames_received_total counter\n") != NULL
        && strstr(out, "\nvpnws_frames_received_total{switch=\"main\"} 100\n")
        && strstr(out, "\nvpnws_frames_sent_total{switch=\"main\"} 200\n")
@@ -173,19 +177,23 @@ test_render(void)
     ok(strstr(out, "tap") == NULL, "no tap metrics without a tap");
 
     n = check_format(out, "main");
-    is_int(n, 9 + VPNWS_DROP_MAX, "well-formed: 9 samples + one per drop"
+    is_int(n, 10 + VPNWS_DROP_MAX, "well-formed: 10 samples + one per drop"
            " reason");
     free(out);
 
     s.has_tap = 1;
     s.tap_frames_in = 7;
     s.tap_bytes_out = UINT64_MAX;
+    s.remote_macs = 42;
     out = render(&s, &len);
+    ok(strstr(out, "# TYPE vpnws_remote_macs gauge\n") != NULL
+       && strstr(out, "\nvpnws_remote_macs{switch=\"main\"} 42\n") != NULL,
+       "gauge: remote_macs, with a tap");
     ok(strstr(out, "\nvpnws_tap_frames_received_total{switch=\"main\"} 7\n")
        && strstr(out, "\nvpnws_tap_sent_bytes_total{switch=\"main\"}"
                  " 18446744073709551615\n"), "tap metrics with a tap");
     n = check_format(out, "main");
-    is_int(n, 13 + VPNWS_DROP_MAX, "well-formed with the tap");
+    is_int(n, 15 + VPNWS_DROP_MAX, "well-formed with the tap");
     free(out);
 }
 
@@ -201,7 +209,7 @@ test_escape(void)
     memset(&s, 0, sizeof(s));
     s.name = "a\"b\\c\nd";
     out = render(&s, &len);
-    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 9 + VPNWS_DROP_MAX,
+    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 10 + VPNWS_DROP_MAX,
            "a switch name with \", \\ and newline is escaped");
     free(out);
 

@@ -1826,6 +1826,11 @@ test_mobility(void)
     sw_send(&s, &local, MAC_A, MAC_B, &d);
     ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == tap.port.id,
        "mobility: frames for it go to the tap");
+    sw_send(&s, &tap, BCAST, MAC_C, &d);
+    is_int(vpnws_mactab_port_count(&s.tab, tap.port.id), 2,
+           "mobility: port_count: two stations behind the tap");
+    is_int(vpnws_mactab_port_count(&s.tab, 0), 0,
+           "mobility: port_count of id 0 (free entries): none");
 
     /* an unauthorized peer announcing A here */
     is_int(vpnws_switch_claim(&s.ctx, &thief, MAC_A), -1,
@@ -1845,6 +1850,8 @@ test_mobility(void)
     e = vpnws_mactab_find(&s.tab, MAC_A);
     ok(e && e->port.id == owner.port.id && !(e->flags & VPNWS_ENTRY_LEARNED),
        "mobility: A is the owner's own MAC now, not learned");
+    is_int(vpnws_mactab_port_count(&s.tab, tap.port.id), 1,
+           "mobility: one station left behind the tap");
     sw_send(&s, &local, MAC_A, MAC_B, &d);
     ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == owner.port.id,
        "mobility: A's traffic follows it to this host");
