@@ -72,6 +72,64 @@ sub host {
     }
 }
 
+# FRR's zebra and bgpd on host $h, private to the test: config, pid,
+# zserv and vty sockets in the host's directory, never the system service;
+# iBGP (AS 65000) with the hosts numbered @{$o{peers}}, l2vpn evpn,
+# advertise-all-vni; $o{reflector}: they are its route-reflector clients
+sub frr_on {
+    my ($self, $h, %o) = @_;
+    my @peers = @{$o{peers}};
+    my $k = $self->{hosts}{$h}{k};
+    my $d = "$self->{dir}/$h/frr";
+
+    make_path($d);
+    my $neigh = join '', map { " neighbor " . $self->vtep($_)
+                                . " remote-as 65000\n" } @peers;
+    my $act = join '', map { "  neighbor " . $self->vtep($_)
+                              . " activate\n"
+                              . ($o{reflector}
+                                 ? "  neighbor " . $self->vtep($_)
+                                   . " route-reflector-client\n" : '') }
+                       @peers;
+    $self->write_file("$h/frr/zebra.conf", "hostname $h\n");
+    $self->write_file("$h/frr/bgpd.conf", "hostname $h\n"
+        . "router bgp 65000\n"
+        . " bgp router-id " . $self->vtep($k) . "\n"
+        . " no bgp default ipv4-unicast\n"
+        . " timers bgp 3 9\n"
+        . $neigh
+        . " address-family l2vpn evpn\n"
+        . $act
+        . "  advertise-all-vni\n"
+        . " exit-address-family\n");
+
+    # the daemons drop to FRR's own user, as the packaged service does
+    E2E::_run("chown -R frr:frr $d");
+    chmod 0755, "$self->{dir}/$h";
+
+    my $ns = $self->nsname($h);
+    for my $daemon ('zebra', 'bgpd') {
+        my @args = ('-d', '--vty_socket', $d,
+                    '-z', "$d/zserv.api", '-f', "$d/$daemon.conf",
+                    '-i', "$d/$daemon.pid", '--log', "file:$d/$daemon.log");
+        my $out = `ip netns exec $ns /usr/lib/frr/$daemon @args 2>&1`;
+        die "$daemon on $h: $out\n" . $self->read_file("$h/frr/$daemon.log")
+            if $?;
+        for (1 .. 50) {
+            last if -S "$d/zserv.api" && -s "$d/$daemon.pid";
+            sleep 0.1;
+        }
+    }
+    $self->{hosts}{$h}{frr} = $d;
+}
+
+# a vtysh command on host $h's FRR
+sub vtysh {
+    my ($self, $h, $cmd) = @_;
+    my $d = $self->{hosts}{$h}{frr};
+    return scalar $self->sh($h, "vtysh --vty_socket $d -c '$cmd'", 1);
+}
+
 # nginx with the module on host $h; %o: workers, switch (more parameters)
 sub nginx_on {
     my ($self, $h, %o) = @_;
