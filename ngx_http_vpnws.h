@@ -15,6 +15,8 @@
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
 #include "vpnws_switch.h"
+#include "vpnws_vnet.h"
+#include "vpnws_gso.h"
 
 
 #define NGX_HTTP_VPNWS_MAX_WORKERS  NGX_MAX_PROCESSES
@@ -38,6 +40,7 @@ typedef struct {
     uint16_t                    flags;      /* VPNWS_PORT_* */
     u_char                      mac[VPNWS_MAC_LEN];
     unsigned                    has_mac:1;
+    uint8_t                     offload;    /* VPNWS_OFFLOAD_* agreed */
     time_t                      start;
     /* written by the owning worker only, read by status */
     uint64_t                    rx;
@@ -72,6 +75,8 @@ typedef struct {
     ngx_atomic_t                tap_frames_out;
     ngx_atomic_t                tap_bytes_in;
     ngx_atomic_t                tap_bytes_out;
+    ngx_atomic_t                super_frames;   /* carried as they are */
+    ngx_atomic_t                soft_segmented; /* cut for a plain port */
     ngx_http_vpnws_slot_t      *slots;
     vpnws_mactab_t              table;
     ngx_atomic_t                worker_peers[NGX_HTTP_VPNWS_MAX_WORKERS];
@@ -93,6 +98,7 @@ struct ngx_http_vpnws_switch_s {
     ngx_str_t                   tap_name;   /* NUL-terminated; len 0: none */
     ngx_str_t                   tap_exec;   /* NUL-terminated */
     unsigned                    tap_bridge:1;
+    unsigned                    offload;    /* VPNWS_OFFLOAD_* granted */
     int                        *tap_fds;    /* a queue per worker (master) */
 
     /* this worker's view */
@@ -129,6 +135,7 @@ struct ngx_http_vpnws_peer_s {
     size_t                      out_last;
     ngx_msec_t                  last_rx;
     uint16_t                    close_code;
+    unsigned                    offload;    /* 0: plain frames */
     unsigned                    is_dirty:1;
     unsigned                    error:1;    /* the connection failed */
     unsigned                    closing:1;  /* finish writing, then close */
@@ -156,9 +163,12 @@ typedef enum {
 } ngx_http_vpnws_ipc_type_e;
 
 
+/* ngx_http_vpnws_ipc_hdr_t flags: a virtio-net header leads the frame */
+#define NGX_HTTP_VPNWS_IPC_F_VNET   0x01
+
 typedef struct {
     uint8_t                     type;
-    uint8_t                     reserved;
+    uint8_t                     flags;
     uint16_t                    sw;         /* switch index */
     uint32_t                    dst_slot;
     uint32_t                    dst_id;
@@ -197,7 +207,7 @@ void ngx_http_vpnws_ipc_flush(void);
 /* peer */
 ngx_int_t ngx_http_vpnws_peer_start(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot,
-    vpnws_port_state_t *state);
+    vpnws_port_state_t *state, unsigned offload);
 void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
     uint32_t id, uint16_t code);
 ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
@@ -211,10 +221,15 @@ ngx_int_t ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data,
     size_t len, int opcode);
 void ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data,
     size_t size);
+void ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame,
+    size_t len, vpnws_vnet_frame_t *gso);
 void ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p);
 void ngx_http_vpnws_flush_dirty(void);
 
-#define ngx_http_vpnws_in_size(sw)  ((sw)->conf.max_frame + VPNWS_WS_MAX_HLEN)
+/* the largest message: a frame behind a virtio-net header */
+#define ngx_http_vpnws_msg_max(sw)  ((sw)->conf.max_frame + VPNWS_VNET_HLEN)
+#define ngx_http_vpnws_in_size(sw)  (ngx_http_vpnws_msg_max(sw)               \
+                                     + VPNWS_WS_MAX_HLEN)
 
 #define ngx_http_vpnws_in_get(sw)                                            \
     ngx_http_vpnws_buf_get(&(sw)->free_in, &(sw)->nfree_in,                   \
@@ -229,7 +244,11 @@ void ngx_http_vpnws_flush_dirty(void);
 /* forward */
 ngx_int_t ngx_http_vpnws_forward_init(ngx_cycle_t *cycle, size_t max_frame);
 void ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
-    vpnws_port_state_t *src, u_char *frame, size_t len);
+    vpnws_port_state_t *src, u_char *frame, size_t len,
+    vpnws_vnet_frame_t *gso);
+ngx_int_t ngx_http_vpnws_segment(ngx_http_vpnws_switch_t *sw,
+    vpnws_vnet_frame_t *gso, u_char *frame, size_t len,
+    vpnws_gso_emit_pt emit, void *ctx);
 void ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
     size_t len);
 

@@ -9,10 +9,14 @@
 
 static void ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw,
     vpnws_port_t *src, vpnws_fwd_t action, u_char *frame, size_t len,
-    ngx_uint_t tap);
+    vpnws_vnet_frame_t *gso, ngx_uint_t tap);
+static void ngx_http_vpnws_to_tap(ngx_http_vpnws_switch_t *sw, u_char *frame,
+    size_t len, vpnws_vnet_frame_t *gso);
+static int ngx_http_vpnws_tap_segment(void *ctx, uint8_t *seg, size_t len);
 
 
 static u_char       *ngx_http_vpnws_tx;       /* one framed ethernet frame */
+static u_char       *ngx_http_vpnws_seg;      /* one segment of a super-frame */
 
 
 ngx_int_t
@@ -23,13 +27,41 @@ ngx_http_vpnws_forward_init(ngx_cycle_t *cycle, size_t max_frame)
         return NGX_ERROR;
     }
 
+    ngx_http_vpnws_seg = ngx_alloc(VPNWS_VNET_FRAME_MAX, cycle->log);
+    if (ngx_http_vpnws_seg == NULL) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
 
+/* a super-frame cut for a port that takes plain frames only */
+ngx_int_t
+ngx_http_vpnws_segment(ngx_http_vpnws_switch_t *sw, vpnws_vnet_frame_t *gso,
+    u_char *frame, size_t len, vpnws_gso_emit_pt emit, void *ctx)
+{
+    (void) ngx_atomic_fetch_add(&sw->sh->soft_segmented, 1);
+
+    if (vpnws_gso_segment(gso, frame, len, ngx_http_vpnws_seg,
+                          VPNWS_VNET_FRAME_MAX, emit, ctx)
+        < 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * gso: the checked virtio-net header of a super-frame, which sits in the
+ * VPNWS_VNET_HLEN bytes before frame; NULL for a plain frame.
+ */
 void
 ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
-    vpnws_port_state_t *src, u_char *frame, size_t len)
+    vpnws_port_state_t *src, u_char *frame, size_t len,
+    vpnws_vnet_frame_t *gso)
 {
     ngx_uint_t                 w, n;
     vpnws_decision_t           d;
@@ -64,7 +96,7 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
     case VPNWS_FWD_UNICAST:
 
         if (d.dst.flags & VPNWS_PORT_TAP) {
-            ngx_http_vpnws_tap_write(sw, frame, len);
+            ngx_http_vpnws_to_tap(sw, frame, len, gso);
             return;
         }
 
@@ -76,16 +108,23 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
                 return;
             }
 
-            (void) ngx_http_vpnws_queue(q, frame, len, VPNWS_WS_OP_BINARY);
+            ngx_http_vpnws_output(q, frame, len, gso);
             return;
         }
 
         hdr.type = NGX_HTTP_VPNWS_IPC_UNICAST;
-        hdr.reserved = 0;
+        hdr.flags = 0;
         hdr.sw = (uint16_t) sw->index;
         hdr.dst_slot = d.dst.slot;
         hdr.dst_id = d.dst.id;
         hdr.src = src->port;
+
+        if (gso) {
+            /* the other worker decides for its peers */
+            hdr.flags = NGX_HTTP_VPNWS_IPC_F_VNET;
+            frame -= VPNWS_VNET_HLEN;
+            len += VPNWS_VNET_HLEN;
+        }
 
         if (ngx_http_vpnws_ipc_send(d.dst.worker, &hdr, frame, len)
             != NGX_OK)
@@ -97,7 +136,7 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     default: /* VPNWS_FWD_FLOOD, VPNWS_FWD_BRIDGES */
 
-        ngx_http_vpnws_flood(sw, &src->port, d.action, frame, len, 1);
+        ngx_http_vpnws_flood(sw, &src->port, d.action, frame, len, gso, 1);
 
         n = ngx_http_vpnws_ipc_workers();
 
@@ -107,11 +146,17 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
         hdr.type = (d.action == VPNWS_FWD_FLOOD) ? NGX_HTTP_VPNWS_IPC_FLOOD
                                                  : NGX_HTTP_VPNWS_IPC_BRIDGES;
-        hdr.reserved = 0;
+        hdr.flags = 0;
         hdr.sw = (uint16_t) sw->index;
         hdr.dst_slot = 0;
         hdr.dst_id = 0;
         hdr.src = src->port;
+
+        if (gso) {
+            hdr.flags = NGX_HTTP_VPNWS_IPC_F_VNET;
+            frame -= VPNWS_VNET_HLEN;
+            len += VPNWS_VNET_HLEN;
+        }
 
         for (w = 0; w < n; w++) {
 
@@ -133,6 +178,8 @@ void
 ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
     size_t len)
 {
+    vpnws_vnet_hdr_t              h;
+    vpnws_vnet_frame_t            vf, *gso;
     ngx_http_vpnws_peer_t        *q;
     ngx_http_vpnws_switch_t      *sw, **sws;
     ngx_http_vpnws_main_conf_t   *vmcf;
@@ -147,8 +194,28 @@ ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
     sws = vmcf->switches.elts;
     sw = sws[hdr->sw];
 
-    if (len > sw->conf.max_frame) {
+    if (len > ngx_http_vpnws_msg_max(sw)) {
         return;
+    }
+
+    gso = NULL;
+
+    if (hdr->flags & NGX_HTTP_VPNWS_IPC_F_VNET) {
+
+        if (len < VPNWS_VNET_HLEN) {
+            return;
+        }
+
+        /* checked by the sending worker: this fills vf in again */
+        vpnws_vnet_hdr_read(&h, frame);
+        frame += VPNWS_VNET_HLEN;
+        len -= VPNWS_VNET_HLEN;
+
+        if (vpnws_vnet_check(&vf, &h, frame, len) != VPNWS_VNET_OK) {
+            return;
+        }
+
+        gso = vf.gso ? &vf : NULL;
     }
 
     switch (hdr->type) {
@@ -175,16 +242,17 @@ ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
             return;
         }
 
-        (void) ngx_http_vpnws_queue(q, frame, len, VPNWS_WS_OP_BINARY);
+        ngx_http_vpnws_output(q, frame, len, gso);
         return;
 
     case NGX_HTTP_VPNWS_IPC_FLOOD:
-        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_FLOOD, frame, len, 0);
+        ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_FLOOD, frame, len, gso,
+                             0);
         return;
 
     case NGX_HTTP_VPNWS_IPC_BRIDGES:
         ngx_http_vpnws_flood(sw, &hdr->src, VPNWS_FWD_BRIDGES, frame, len,
-                             0);
+                             gso, 0);
         return;
 
     default:
@@ -196,7 +264,8 @@ ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
 /* to the local ports; the tap too unless another worker wrote it there */
 static void
 ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
-    vpnws_fwd_t action, u_char *frame, size_t len, ngx_uint_t tap)
+    vpnws_fwd_t action, u_char *frame, size_t len, vpnws_vnet_frame_t *gso,
+    ngx_uint_t tap)
 {
     size_t                  hlen;
     ngx_queue_t            *qq;
@@ -205,7 +274,7 @@ ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
     if (tap && sw->tap_conn
         && vpnws_switch_to(&sw->conf, src, action, &sw->tap_state.port))
     {
-        ngx_http_vpnws_tap_write(sw, frame, len);
+        ngx_http_vpnws_to_tap(sw, frame, len, gso);
     }
 
     hlen = 0;
@@ -222,8 +291,13 @@ ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
             continue;
         }
 
+        if (gso || q->offload) {
+            ngx_http_vpnws_output(q, frame, len, gso);
+            continue;
+        }
+
         if (hlen == 0) {
-            /* framed once, written to every port */
+            /* framed once, written to every plain port */
             hlen = vpnws_ws_header(ngx_http_vpnws_tx, VPNWS_WS_OP_BINARY,
                                    len, NULL);
             ngx_memcpy(ngx_http_vpnws_tx + hlen, frame, len);
@@ -231,4 +305,28 @@ ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
 
         ngx_http_vpnws_send(q, ngx_http_vpnws_tx, hlen + len);
     }
+}
+
+
+static void
+ngx_http_vpnws_to_tap(ngx_http_vpnws_switch_t *sw, u_char *frame, size_t len,
+    vpnws_vnet_frame_t *gso)
+{
+    if (gso == NULL) {
+        ngx_http_vpnws_tap_write(sw, frame, len);
+        return;
+    }
+
+    /* the server tap takes plain frames */
+    (void) ngx_http_vpnws_segment(sw, gso, frame, len,
+                                  ngx_http_vpnws_tap_segment, sw);
+}
+
+
+static int
+ngx_http_vpnws_tap_segment(void *ctx, uint8_t *seg, size_t len)
+{
+    ngx_http_vpnws_tap_write(ctx, seg, len);
+
+    return 0;
 }

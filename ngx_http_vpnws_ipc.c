@@ -113,7 +113,7 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
     max = 0;
 
     for (i = 0; i < vmcf->switches.nelts; i++) {
-        max = ngx_max(max, sws[i]->conf.max_frame);
+        max = ngx_max(max, ngx_http_vpnws_msg_max(sws[i]));
     }
 
     sz = (int) ngx_max(NGX_HTTP_VPNWS_IPC_BUF,
@@ -212,7 +212,7 @@ ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < vmcf->switches.nelts; i++) {
         ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size,
-                                          sws[i]->conf.max_frame);
+                                      ngx_http_vpnws_msg_max(sws[i]));
     }
 
     ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size

@@ -8,6 +8,18 @@
 
 
 static void ngx_http_vpnws_dropped(ngx_http_vpnws_peer_t *p);
+static ngx_int_t ngx_http_vpnws_queue_vnet(ngx_http_vpnws_peer_t *p,
+    const u_char *vnet, u_char *frame, size_t len);
+static int ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len);
+
+
+typedef struct {
+    ngx_http_vpnws_peer_t      *peer;
+    u_char                     *dst;        /* room for every segment */
+} ngx_http_vpnws_cut_t;
+
+
+static const u_char  ngx_http_vpnws_vnet_zero[VPNWS_VNET_HLEN];
 
 
 static ngx_queue_t   ngx_http_vpnws_dirty;    /* peers with queued output */
@@ -139,6 +151,118 @@ ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data, size_t len,
     if (opcode == VPNWS_WS_OP_BINARY) {
         p->slot->frames_out++;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A frame for peer p: as it is to an offload peer that takes it (behind
+ * its virtio-net header, or a zero one), else cut into plain frames; all
+ * segments are queued or none (gso: see ngx_http_vpnws_switch_frame()).
+ */
+void
+ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame, size_t len,
+    vpnws_vnet_frame_t *gso)
+{
+    size_t                 room;
+    ngx_http_vpnws_cut_t   cut;
+
+    if (gso == NULL) {
+
+        if (p->offload) {
+            (void) ngx_http_vpnws_queue_vnet(p, ngx_http_vpnws_vnet_zero,
+                                             frame, len);
+            return;
+        }
+
+        (void) ngx_http_vpnws_queue(p, frame, len, VPNWS_WS_OP_BINARY);
+        return;
+    }
+
+    if ((vpnws_vnet_needs(gso) & ~p->offload) == 0) {
+        (void) ngx_http_vpnws_queue_vnet(p, frame - VPNWS_VNET_HLEN, frame,
+                                         len);
+        (void) ngx_atomic_fetch_add(&p->sw->sh->super_frames, 1);
+        return;
+    }
+
+    if (p->closing) {
+        return;
+    }
+
+    room = len - gso->hlen + (size_t) gso->segs * (gso->hlen
+                                 + VPNWS_VNET_HLEN + VPNWS_WS_MAX_HLEN);
+
+    cut.peer = p;
+    cut.dst = ngx_http_vpnws_room(p, room);
+
+    if (cut.dst == NULL) {
+        ngx_http_vpnws_dropped(p);
+        return;
+    }
+
+    (void) ngx_http_vpnws_segment(p->sw, gso, frame, len, ngx_http_vpnws_emit,
+                                  &cut);
+}
+
+
+/* one segment into the room taken for all: a plain frame, or behind a zero
+ * virtio-net header for an offload peer that cannot take this one whole */
+static int
+ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len)
+{
+    ngx_http_vpnws_cut_t *cut = ctx;
+
+    size_t                  hlen, vlen;
+    ngx_http_vpnws_peer_t  *p;
+
+    p = cut->peer;
+    vlen = p->offload ? VPNWS_VNET_HLEN : 0;
+
+    hlen = vpnws_ws_header(cut->dst, VPNWS_WS_OP_BINARY, vlen + len, NULL);
+    cut->dst += hlen;
+
+    if (vlen) {
+        cut->dst = ngx_cpymem(cut->dst, ngx_http_vpnws_vnet_zero, vlen);
+    }
+
+    cut->dst = ngx_cpymem(cut->dst, seg, len);
+
+    p->out_last += hlen + vlen + len;
+    p->slot->frames_out++;
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_queue_vnet(ngx_http_vpnws_peer_t *p, const u_char *vnet,
+    u_char *frame, size_t len)
+{
+    size_t   hlen;
+    u_char  *dst, hdr[VPNWS_WS_MAX_HLEN];
+
+    if (p->closing) {
+        return NGX_DECLINED;
+    }
+
+    hlen = vpnws_ws_header(hdr, VPNWS_WS_OP_BINARY, VPNWS_VNET_HLEN + len,
+                           NULL);
+
+    dst = ngx_http_vpnws_room(p, hlen + VPNWS_VNET_HLEN + len);
+
+    if (dst == NULL) {
+        ngx_http_vpnws_dropped(p);
+        return NGX_DECLINED;
+    }
+
+    dst = ngx_cpymem(dst, hdr, hlen);
+    dst = ngx_cpymem(dst, vnet, VPNWS_VNET_HLEN);
+    ngx_memcpy(dst, frame, len);
+
+    p->out_last += hlen + VPNWS_VNET_HLEN + len;
+    p->slot->frames_out++;
 
     return NGX_OK;
 }

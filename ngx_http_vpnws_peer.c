@@ -54,7 +54,7 @@ ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle)
     max = 0;
 
     for (i = 0; i < vmcf->switches.nelts; i++) {
-        max = ngx_max(max, sws[i]->conf.max_frame);
+        max = ngx_max(max, ngx_http_vpnws_msg_max(sws[i]));
     }
 
     ngx_http_vpnws_rbuf_size = ngx_max(max + VPNWS_WS_MAX_HLEN, 65536);
@@ -72,7 +72,7 @@ ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle)
 
 ngx_int_t
 ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
-    ngx_http_vpnws_slot_t *slot, vpnws_port_state_t *state)
+    ngx_http_vpnws_slot_t *slot, vpnws_port_state_t *state, unsigned offload)
 {
     size_t                     n;
     ngx_connection_t          *c;
@@ -101,7 +101,9 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     p->sw = sw;
     p->slot = slot;
     p->state = *state;
-    p->reader.max_payload = sw->conf.max_frame;
+    p->offload = offload;
+    p->reader.max_payload = offload ? ngx_http_vpnws_msg_max(sw)
+                                    : sw->conf.max_frame;
     p->last_rx = ngx_current_msec;
 
     ngx_http_set_ctx(r, p, ngx_http_vpnws_module);
@@ -376,10 +378,49 @@ ngx_http_vpnws_on_message(void *ctx, uint8_t *data, size_t len)
 
     ngx_http_vpnws_slot_t  *slot;
 
+    vpnws_vnet_hdr_t     h;
+    vpnws_vnet_err_t     e;
+    vpnws_vnet_frame_t   vf;
+
     slot = p->slot;
     slot->frames_in++;
 
-    ngx_http_vpnws_switch_frame(p->sw, &p->state, data, len);
+    if (!p->offload) {
+        ngx_http_vpnws_switch_frame(p->sw, &p->state, data, len, NULL);
+        goto done;
+    }
+
+    if (len < VPNWS_VNET_HLEN) {
+        ngx_http_vpnws_count_drop(p->sw, VPNWS_DROP_SHORT);
+        return 0;
+    }
+
+    vpnws_vnet_hdr_read(&h, data);
+    e = vpnws_vnet_check(&vf, &h, data + VPNWS_VNET_HLEN,
+                         len - VPNWS_VNET_HLEN);
+
+    if (e != VPNWS_VNET_OK) {
+        ngx_log_error(NGX_LOG_INFO, p->connection->log, 0,
+                      "vpnws: peer %uD: frame dropped: %s",
+                      p->state.port.id, vpnws_vnet_strerror(e));
+        ngx_http_vpnws_count_drop(p->sw,
+                                  e == VPNWS_VNET_ESHORT ? VPNWS_DROP_SHORT
+                                                         : VPNWS_DROP_VNET);
+        return 0;
+    }
+
+    data += VPNWS_VNET_HLEN;
+    len -= VPNWS_VNET_HLEN;
+
+    if (!vf.gso) {
+        /* once here, so every port can take it as a plain frame */
+        vpnws_vnet_csum_complete(&vf, data, len);
+    }
+
+    ngx_http_vpnws_switch_frame(p->sw, &p->state, data, len,
+                                vf.gso ? &vf : NULL);
+
+done:
 
     if (!slot->has_mac && p->state.has_mac) {
         ngx_memcpy(slot->mac, p->state.mac, VPNWS_MAC_LEN);

@@ -377,7 +377,8 @@ ngx_http_vpnws_tap_read_handler(ngx_event_t *rev)
         (void) ngx_atomic_fetch_add(&sw->sh->tap_frames_in, 1);
         (void) ngx_atomic_fetch_add(&sw->sh->tap_bytes_in, n);
 
-        ngx_http_vpnws_switch_frame(sw, &sw->tap_state, sw->tap_buf, n);
+        ngx_http_vpnws_switch_frame(sw, &sw->tap_state, sw->tap_buf, n,
+                                    NULL);
 
         if (!slot->has_mac && sw->tap_state.has_mac) {
             ngx_memcpy(slot->mac, sw->tap_state.mac, VPNWS_MAC_LEN);

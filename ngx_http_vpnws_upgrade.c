@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_vpnws_accept(ngx_http_request_t *r,
     vpnws_upgrade_value_t *key);
 static ngx_int_t ngx_http_vpnws_add_header(ngx_http_request_t *r,
     const char *key, const char *value);
+static ngx_int_t ngx_http_vpnws_offload_header(ngx_http_request_t *r,
+    unsigned offload);
 static ngx_int_t ngx_http_vpnws_refuse(ngx_http_request_t *r,
     vpnws_refusal_t refusal);
 
@@ -35,6 +37,7 @@ static ngx_uint_t  ngx_http_vpnws_log_levels[] = {
 ngx_int_t
 ngx_http_vpnws_handler(ngx_http_request_t *r)
 {
+    unsigned                    offload;
     ngx_int_t                   rc;
     vpnws_refusal_t             refusal;
     vpnws_port_state_t          state;
@@ -72,6 +75,14 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         goto failed;
     }
 
+    offload = up.offload & sw->offload;
+
+    if (offload && ngx_http_vpnws_offload_header(r, offload) != NGX_OK) {
+        goto failed;
+    }
+
+    slot->offload = (uint8_t) offload;
+
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
     r->headers_out.content_length_n = -1;
@@ -84,7 +95,7 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         goto failed;
     }
 
-    rc = ngx_http_vpnws_peer_start(r, sw, slot, &state);
+    rc = ngx_http_vpnws_peer_start(r, sw, slot, &state, offload);
 
     if (rc == NGX_DECLINED) {
         goto failed;
@@ -308,6 +319,23 @@ ngx_http_vpnws_accept(ngx_http_request_t *r, vpnws_upgrade_value_t *key)
     ngx_str_set(&h->value, "websocket");
 
     return NGX_OK;
+}
+
+
+/* the 101 says which offloads the peer's frames may carry (README) */
+static ngx_int_t
+ngx_http_vpnws_offload_header(ngx_http_request_t *r, unsigned offload)
+{
+    char  *set;
+
+    set = ngx_pnalloc(r->pool, VPNWS_OFFLOAD_STR_LEN);
+    if (set == NULL) {
+        return NGX_ERROR;
+    }
+
+    vpnws_offload_format(offload, set);
+
+    return ngx_http_vpnws_add_header(r, "X-vpn-ws-Offload", set);
 }
 
 

@@ -19,7 +19,8 @@ static ngx_msec_t ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw);
 
 #define NGX_HTTP_VPNWS_DEFAULT_SIZE     (1024 * 1024)
 #define NGX_HTTP_VPNWS_DEFAULT_PEERS    1024
-#define NGX_HTTP_VPNWS_DEFAULT_FRAME    65536
+/* a 64 KiB super-frame of an offload peer (vpnws_vnet.h) */
+#define NGX_HTTP_VPNWS_DEFAULT_FRAME    VPNWS_VNET_FRAME_MAX
 #define NGX_HTTP_VPNWS_DEFAULT_QUEUE    (256 * 1024)
 
 
@@ -104,6 +105,7 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sw->conf.broadcast = 1;
     sw->conf.multicast = 1;
     sw->conf.isolation = 0;
+    sw->offload = VPNWS_OFFLOAD_ALL;
 
     size = NGX_HTTP_VPNWS_DEFAULT_SIZE;
 
@@ -147,7 +149,12 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (sw->queue < sw->conf.max_frame + VPNWS_WS_MAX_HLEN) {
+    /* super-frames only where one fits */
+    if (sw->conf.max_frame < VPNWS_VNET_FRAME_MAX) {
+        sw->offload = 0;
+    }
+
+    if (sw->queue < ngx_http_vpnws_msg_max(sw) + VPNWS_WS_MAX_HLEN) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vpnws_switch \"%V\": queue=%uz cannot hold one "
                            "frame of max_frame=%uD", name, sw->queue,
@@ -349,7 +356,7 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
     }
 
     if (is("broadcast") || is("multicast") || is("isolation")
-        || is("tap_bridge"))
+        || is("tap_bridge") || is("offload"))
     {
 
         if (ngx_http_vpnws_parse_flag(&v, &flag) != NGX_OK) {
@@ -364,6 +371,9 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
 
         } else if (is("tap_bridge")) {
             sw->tap_bridge = flag;
+
+        } else if (is("offload")) {
+            sw->offload = flag ? VPNWS_OFFLOAD_ALL : 0;
 
         } else {
             sw->conf.isolation = flag;

@@ -32,7 +32,8 @@ static const char  *vpnws_drop_names[VPNWS_DROP_MAX] = {
     "router_adv",
     "arp_spoof",
     "ip_spoof",
-    "unparsed"
+    "unparsed",
+    "bad_vnet"
 };
 
 

@@ -13,6 +13,7 @@
 
 #include "vpnws_ws.h"
 #include "vpnws_upgrade.h"
+#include "vpnws_vnet.h"
 
 
 typedef struct {
@@ -37,6 +38,7 @@ static const vpnws_upgrade_field_t  vpnws_upgrade_fields[] = {
     vpnws_field("X-vpn-ws-MAC", "HTTP_X_VPN_WS_MAC", mac),
     vpnws_field("X-vpn-ws-bridge", "HTTP_X_VPN_WS_BRIDGE", bridge),
     vpnws_field("X-vpn-ws-ready", "HTTP_X_VPN_WS_READY", ready),
+    vpnws_field("X-vpn-ws-Offload", "HTTP_X_VPN_WS_OFFLOAD", offload),
     { NULL, NULL, 0 }
 };
 
@@ -330,6 +332,11 @@ vpnws_upgrade_check(const vpnws_upgrade_in_t *in, vpnws_upgrade_out_t *out)
 
     /* anything but "on" is the default: an original client */
     out->ready = in->ready.count == 1 && vpnws_upgrade_is(&in->ready, "on");
+
+    /* what the peer can take; the host grants a part of it, or nothing */
+    out->offload = (in->offload.count == 1)
+                   ? vpnws_offload_parse(in->offload.data, in->offload.len)
+                   : 0;
 
     if (in->mac.count) {
         if (vpnws_mac_parse(in->mac.data, in->mac.len, out->mac) != 0) {

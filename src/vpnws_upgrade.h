@@ -83,6 +83,7 @@ typedef struct {
     vpnws_upgrade_value_t   mac;            /* X-vpn-ws-MAC */
     vpnws_upgrade_value_t   bridge;         /* X-vpn-ws-bridge */
     vpnws_upgrade_value_t   ready;          /* X-vpn-ws-ready */
+    vpnws_upgrade_value_t   offload;        /* X-vpn-ws-Offload */
     unsigned                upgrade_websocket:1;    /* in any Upgrade */
     unsigned                connection_upgrade:1;   /* in any Connection */
     /* policy inputs (the host's grants, identity) follow here */
@@ -96,6 +97,8 @@ typedef struct {
     unsigned                bridge:1;       /* X-vpn-ws-bridge: on */
     /* X-vpn-ws-ready: on: floods at once (vpnws_switch_join()) */
     unsigned                ready:1;
+    /* X-vpn-ws-Offload: VPNWS_OFFLOAD_* the peer can take (vpnws_vnet.h) */
+    unsigned                offload;
     /* policy results follow here */
 } vpnws_upgrade_out_t;
 

@@ -9,6 +9,7 @@
 #include "tap.h"
 #include "vpnws_ws.h"
 #include "vpnws_upgrade.h"
+#include "vpnws_vnet.h"
 
 
 #define nelem(a)  (sizeof(a) / sizeof((a)[0]))
@@ -261,6 +262,17 @@ test_cgi(void)
     vpnws_upgrade_var(&in, "HTTP_X_VPN_WS_READY", 19, "on", 2);
     ok(vpnws_upgrade_check(&in, &out) == VPNWS_UPGRADE_OK && !out.ready,
        "X-vpn-ws-ready twice: not ready");
+
+    ok(out.offload == 0, "no X-vpn-ws-Offload: no offload");
+
+    vpnws_upgrade_var(&in, "HTTP_X_VPN_WS_OFFLOAD", 21, "csum, tso4", 10);
+    ok(vpnws_upgrade_check(&in, &out) == VPNWS_UPGRADE_OK
+       && out.offload == (VPNWS_OFFLOAD_CSUM | VPNWS_OFFLOAD_TSO4),
+       "HTTP_X_VPN_WS_OFFLOAD: csum, tso4");
+
+    vpnws_upgrade_header(&in, "x-VPN-ws-offload", 16, "csum", 4);
+    ok(vpnws_upgrade_check(&in, &out) == VPNWS_UPGRADE_OK && out.offload == 0,
+       "X-vpn-ws-Offload twice: no offload, still accepted");
 
     /* "Content-Length:" with no digits is no length */
     memset(&in, 0, sizeof(vpnws_upgrade_in_t));

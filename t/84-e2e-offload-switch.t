@@ -1,0 +1,108 @@
+#!/usr/bin/perl
+
+# Offload through the switch: two offload clients (A, B) and a plain one
+# (C, --no-offload), through nginx with 1 and with 2 workers.  A <-> B carry
+# 64 KiB super-frames untouched behind their virtio-net headers; frames from
+# A for C are cut by the switch (src/vpnws_gso.c) and every TCP frame C's
+# tap receives must have valid checksums; byte-exact transfers, IPv4 and
+# IPv6, in every direction; iperf3; the counters show what happened.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use E2E;
+use Offload;
+
+for my $workers (1, 2) {
+    subtest "$workers worker(s)" => sub { run($workers) };
+}
+
+done_testing();
+
+sub run {
+    my ($workers) = @_;
+    my $e = E2E->new();
+
+    $e->ns($_) for qw(s a b c);
+    $e->uplink('a', 1);
+    $e->uplink('b', 2);
+    $e->uplink('c', 3);
+    $e->nginx(workers => $workers);
+
+    my $port = $E2E::PORT;
+    my $o = Offload->new($e);
+    my %cl;
+    my %ip = (a => 1, b => 2, c => 3);
+
+    for my $n (qw(a b c)) {
+        $cl{$n} = $e->client($n, addr => "10.214.0.$ip{$n}/24",
+            args => ['-vv', '--mac', "02:84:00:00:01:0$ip{$n}",
+                     $n eq 'c' ? ('--no-offload') : ()],
+            url => "ws://10.213.$ip{$n}.1:$port/vpn");
+    }
+
+    for my $n (qw(a b c)) {
+        ok($e->wait_log($cl{$n}, qr/connected to ws:/), "$n connected");
+        $e->sh($n, "ip addr add fd14:214::$ip{$n}/64 dev vpn0 nodad");
+    }
+
+    like($e->client_log($cl{a}), qr/offload: csum, tso4, tso6(, ecn)?\n/,
+        'A: the server agreed to offload');
+    like($e->client_log($cl{b}), qr/offload: csum, tso4, tso6(, ecn)?\n/,
+        'B: the server agreed to offload');
+
+    ok($e->wait_ping('a', '10.214.0.2', 15), 'A pings B');
+    ok($e->wait_ping('a', '10.214.0.3', 15), 'A pings C');
+
+    ok($o->transfer('a', 'b', '10.214.0.2', 32), 'A -> B 32 MiB exact');
+    ok($o->transfer('b', 'a', 'fd14:214::1', 16), 'B -> A 16 MiB IPv6 exact');
+
+    my $c = $o->check_start('c', 'vpn0');
+    ok($o->transfer('a', 'c', '10.214.0.3', 24), 'A -> C 24 MiB exact');
+    my ($good, $bad) = $o->check_stop($c);
+    ok($good > 500 && $bad == 0,
+        "C's tap: $good TCP frames cut by the switch, $bad bad checksums");
+
+    $c = $o->check_start('c', 'vpn0');
+    ok($o->transfer('b', 'c', 'fd14:214::3', 8), 'B -> C 8 MiB IPv6 exact');
+    (undef, $bad, my $v6) = $o->check_stop($c);
+    ok($v6 > 300 && $bad == 0, "C's tap: $v6 IPv6 frames, $bad bad");
+
+    ok($o->transfer('c', 'a', '10.214.0.1', 16), 'C -> A 16 MiB exact');
+
+    my ($mbps, $raw) = $e->iperf('a', 'b', '10.214.0.2', 2);
+    ok($mbps && $mbps > 10, 'iperf3 offload A -> offload B') or diag($raw);
+    diag(sprintf "$workers worker(s): offload -> offload %.0f Mbit/s",
+        $mbps // 0);
+
+    ($mbps, $raw) = $e->iperf('a', 'c', '10.214.0.3', 2);
+    ok($mbps && $mbps > 10, 'iperf3 offload A -> plain C') or diag($raw);
+    diag(sprintf "$workers worker(s): offload -> plain %.0f Mbit/s",
+        $mbps // 0);
+
+    my @lost;
+    for my $size (1400 .. 1480) {
+        my (undef, $rc) = $e->sh('a', "ping -n -c1 -W2 -s $size 10.214.0.2",
+            1);
+        push @lost, $size if $rc;
+    }
+    ok(!@lost, 'A pings B with 1400..1480 bytes') or diag("@lost");
+
+    for my $n (qw(a b)) {
+        is($e->stop_client($cl{$n}), 0, "$n stops");
+    }
+
+    my ($sa) = $e->client_log($cl{a}) =~ /(\d+) super-frames/;
+    my ($sb) = $e->client_log($cl{b}) =~ /(\d+) super-frames/;
+    ok($sa && $sa > 50, "A sent and got super-frames whole: $sa");
+    ok($sb && $sb > 50, "B got and sent super-frames whole: $sb");
+    like($e->client_log($cl{a}), qr/ 0 cut here, 0 bad virtio/,
+        'A cut nothing itself and got no bad headers');
+
+    $e->check_logs;
+    $e->cleanup;
+}
