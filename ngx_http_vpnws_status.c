@@ -269,7 +269,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         drops[i] = sh->drops[i];
     }
 
-    len = 256 + sw->name.len + vpnws_json_drops_max();
+    len = 320 + sw->name.len + vpnws_json_drops_max();
 
     for (i = 0; i < n; i++) {
         peers[i].slot.addr[NGX_HTTP_VPNWS_ADDR_LEN - 1] = '\0';
@@ -292,6 +292,9 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
     p = (u_char *) vpnws_json_drops((char *) p, drops);
 
+    p = ngx_sprintf(p, ",\"super_frames\":%uA,\"soft_segmented\":%uA",
+                    sh->super_frames, sh->soft_segmented);
+
     p = ngx_cpymem(p, ",\"peers\":[", sizeof(",\"peers\":[") - 1);
 
     for (i = 0; i < n; i++) {
@@ -307,6 +310,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.dn_len = slot->dn_len;
         jp.start = slot->start;
         jp.bridge = (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
+        jp.offload = slot->offload;
         jp.macs = peers[i].macs;
         jp.nmacs = peers[i].nmacs;
         jp.tx = slot->tx;
@@ -392,6 +396,9 @@ ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
     for (i = 0; i < VPNWS_DROP_MAX; i++) {
         st.drops[i] = sh->drops[i];
     }
+
+    st.super_frames = sh->super_frames;
+    st.soft_segmented = sh->soft_segmented;
 
     if (sh->tap_slot) {
         st.has_tap = 1;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "vpnws_json.h"
+#include "vpnws_vnet.h"
 
 
 static const uint8_t  vpnws_json_zero_mac[VPNWS_MAC_LEN];
@@ -159,7 +160,10 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
         out = vpnws_json_mac(out, p->macs + (size_t) i * VPNWS_MAC_LEN);
     }
 
-    out += sprintf(out, "],\"unix\":%lld,\"tx\":%llu,\"rx\":%llu,"
+    out += sprintf(out, "],\"offload\":\"");
+    out += vpnws_offload_format(p->offload, out);
+
+    out += sprintf(out, "\",\"unix\":%lld,\"tx\":%llu,\"rx\":%llu,"
                    "\"frames_in\":%llu,\"frames_out\":%llu,\"drops\":%llu,"
                    "\"queued\":%llu",
                    (long long) p->start, (unsigned long long) p->tx,
@@ -186,7 +190,8 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
 size_t
 vpnws_json_peer_max(const vpnws_json_peer_t *p)
 {
-    return 512 + vpnws_json_string_max(strlen(p->addr))
+    return 512 + VPNWS_OFFLOAD_STR_LEN
+           + vpnws_json_string_max(strlen(p->addr))
            + vpnws_json_string_max(p->user_len)
            + vpnws_json_string_max(p->dn_len)
            + (size_t) p->nmacs * (VPNWS_MAC_STR_LEN + 3);

@@ -25,6 +25,7 @@ typedef struct {
     size_t              dn_len;
     int64_t             start;          /* unix seconds */
     unsigned            bridge:1;
+    unsigned            offload;        /* VPNWS_OFFLOAD_*: "offload":".." */
     const uint8_t      *macs;           /* nmacs * 6 bytes */
     uint32_t            nmacs;
     uint64_t            tx;

@@ -46,6 +46,12 @@ static const vpnws_prom_metric_t  vpnws_prom_metrics[] = {
     { "vpnws_sent_bytes_total", "counter",
       "Websocket bytes sent to peers.",
       vpnws_prom_field(bytes_out) },
+    { "vpnws_super_frames_total", "counter",
+      "Offloaded super-frames (up to 64 KiB) sent whole to offload peers.",
+      vpnws_prom_field(super_frames) },
+    { "vpnws_segmented_total", "counter",
+      "Super-frames cut into plain frames for a port without offload.",
+      vpnws_prom_field(soft_segmented) },
     { NULL, NULL, NULL, 0 }
 };
 

@@ -26,6 +26,8 @@ typedef struct {
     uint64_t            bytes_in;
     uint64_t            bytes_out;
     uint64_t            drops[VPNWS_DROP_MAX];
+    uint64_t            super_frames;
+    uint64_t            soft_segmented;
     int                 has_tap;
     uint64_t            remote_macs;    /* behind the tap: other hosts' */
     uint64_t            tap_frames_in;

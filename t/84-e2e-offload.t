@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 
-# Offload clients against a server that does not negotiate offload: the
+# Offload clients against a server that does not negotiate offload (as an
+# older server, the daemon or vpnws_switch offload=off): the
 # client's tap hands over 64 KiB super-frames (IFF_VNET_HDR, TUNSETOFFLOAD)
 # and the client cuts them into plain frames itself (src/vpnws_gso.c).
 # A (offload) <-> B (--no-offload) through nginx, IPv4 and IPv6 over the
@@ -23,7 +24,7 @@ my $e = E2E->new();
 $e->ns($_) for qw(s a b);
 $e->uplink('a', 1);
 $e->uplink('b', 2);
-$e->nginx(workers => 1);
+$e->nginx(workers => 1, switch => 'offload=off');
 
 my $port = $E2E::PORT;
 my $o = Offload->new($e);

@@ -5,6 +5,7 @@
 
 #include "tap.h"
 #include "vpnws_json.h"
+#include "vpnws_vnet.h"
 
 
 #define nelem(a)  (sizeof(a) / sizeof((a)[0]))
@@ -258,7 +259,7 @@ test_peer(void)
     is_str(buf, "{\"id\":7,\"MAC\":\"02:00:00:00:00:0A\","
            "\"REMOTE_ADDR\":\"192.0.2.7\",\"REMOTE_USER\":\"ali\\\"ce\","
            "\"DN\":\"CN=x\",\"ts\":\"2023-11-14T22:13:20Z\",\"bridge\":0,"
-           "\"macs\":[],\"unix\":1700000000,\"tx\":1,\"rx\":2,"
+           "\"macs\":[],\"offload\":\"\",\"unix\":1700000000,\"tx\":1,\"rx\":2,"
            "\"frames_in\":3,\"frames_out\":4,\"drops\":5,\"queued\":6}",
            "peer: the original format, extended");
     ok((size_t) (end - buf) < max, "peer: within peer_max");
@@ -270,6 +271,7 @@ test_peer(void)
     p.nmacs = 2;
     p.worker = 3;
     p.pid = 4242;
+    p.offload = VPNWS_OFFLOAD_ALL;
     p.user = NULL;
     p.user_len = 0;
     p.start = 0;
@@ -282,7 +284,7 @@ test_peer(void)
            "\"REMOTE_ADDR\":\"192.0.2.7\",\"REMOTE_USER\":\"\","
            "\"DN\":\"CN=x\",\"ts\":\"1970-01-01T00:00:00Z\",\"bridge\":1,"
            "\"macs\":[\"52:54:00:00:00:01\",\"52:54:00:00:00:AB\"],"
-           "\"unix\":0,\"tx\":1,\"rx\":2,"
+           "\"offload\":\"csum, tso4, tso6, ecn\",\"unix\":0,\"tx\":1,\"rx\":2,"
            "\"frames_in\":3,\"frames_out\":4,\"drops\":5,\"queued\":6,"
            "\"worker\":3,\"pid\":4242}",
            "peer: no MAC yet (zeros, a string as in the original), "

@@ -177,7 +177,7 @@ test_render(void)
     ok(strstr(out, "tap") == NULL, "no tap metrics without a tap");
 
     n = check_format(out, "main");
-    is_int(n, 10 + VPNWS_DROP_MAX, "well-formed: 10 samples + one per drop"
+    is_int(n, 12 + VPNWS_DROP_MAX, "well-formed: 12 samples + one per drop"
            " reason");
     free(out);
 
@@ -193,7 +193,7 @@ test_render(void)
        && strstr(out, "\nvpnws_tap_sent_bytes_total{switch=\"main\"}"
                  " 18446744073709551615\n"), "tap metrics with a tap");
     n = check_format(out, "main");
-    is_int(n, 15 + VPNWS_DROP_MAX, "well-formed with the tap");
+    is_int(n, 17 + VPNWS_DROP_MAX, "well-formed with the tap");
     free(out);
 }
 
@@ -209,7 +209,7 @@ test_escape(void)
     memset(&s, 0, sizeof(s));
     s.name = "a\"b\\c\nd";
     out = render(&s, &len);
-    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 10 + VPNWS_DROP_MAX,
+    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 12 + VPNWS_DROP_MAX,
            "a switch name with \", \\ and newline is escaped");
     free(out);
 
