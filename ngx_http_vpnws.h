@@ -86,6 +86,7 @@ typedef struct {
 struct ngx_http_vpnws_switch_s {
     ngx_str_t                   name;
     ngx_uint_t                  index;
+    ngx_cycle_t                *cycle;      /* the one being configured */
     ngx_shm_zone_t             *shm_zone;
     ngx_slab_pool_t            *shpool;
     ngx_http_vpnws_shctx_t     *sh;
@@ -110,7 +111,10 @@ struct ngx_http_vpnws_switch_s {
     ngx_connection_t           *tap_conn;   /* this worker's tap queue */
     vpnws_port_state_t          tap_state;
     u_char                     *tap_buf;
-    ngx_event_t                 expire;     /* sweeps aged MACs */
+    time_t                      tap_werr_time; /* last logged write error */
+    ngx_uint_t                  tap_werr;   /* write errors since then */
+    ngx_event_t                 expire;     /* sweeps aged MACs, reaps */
+    ngx_msec_t                  expired;    /* last sweep */
     ngx_connection_t            expire_conn;
     void                       *free_in;    /* spare input buffers */
     ngx_uint_t                  nfree_in;
@@ -146,6 +150,8 @@ struct ngx_http_vpnws_peer_s {
 
 typedef struct {
     ngx_array_t                 switches;   /* ngx_http_vpnws_switch_t * */
+    void                       *ipc;        /* this cycle's worker sockets */
+    unsigned                    prepared:1;
 } ngx_http_vpnws_main_conf_t;
 
 
@@ -190,13 +196,16 @@ void ngx_http_vpnws_slot_free(ngx_http_vpnws_switch_t *sw,
     ngx_http_vpnws_slot_t *slot);
 ngx_int_t ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
     ngx_http_vpnws_switch_t *sw);
+ngx_int_t ngx_http_vpnws_prepare(ngx_cycle_t *cycle);
 void ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     vpnws_switch_ctx_t *ctx);
 void ngx_http_vpnws_count_drop(ngx_http_vpnws_switch_t *sw,
     vpnws_drop_t reason);
 
 /* ipc */
-ngx_int_t ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_vpnws_ipc_count(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle);
+void ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle);
 void ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle);
 ngx_uint_t ngx_http_vpnws_ipc_workers(void);
@@ -255,7 +264,9 @@ void ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
 /* tap */
 char *ngx_http_vpnws_tap_configure(ngx_conf_t *cf,
     ngx_http_vpnws_switch_t *sw);
-ngx_int_t ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
+ngx_int_t ngx_http_vpnws_tap_prepare(ngx_cycle_t *cycle,
+    ngx_http_vpnws_switch_t *sw);
+void ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
     ngx_http_vpnws_switch_t *sw);
 ngx_int_t ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
     ngx_http_vpnws_switch_t *sw);

@@ -72,6 +72,11 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
 
     ngx_http_vpnws_switch_ctx(sw, &ctx);
 
+    if (src->port.flags & VPNWS_PORT_TAP) {
+        /* the tap's MACs belong to the master, which outlives workers */
+        ctx.owner = (int32_t) sw->sh->slots[src->port.slot].pid;
+    }
+
     vpnws_switch_frame(&ctx, src, frame, len, &d);
 
     if (d.learned && !(src->port.flags & VPNWS_PORT_BRIDGE)) {

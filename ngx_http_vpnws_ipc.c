@@ -47,35 +47,44 @@ static ngx_http_vpnws_ipc_out_t *ngx_http_vpnws_ipc_out;
 static ngx_uint_t              ngx_http_vpnws_ipc_pending;
 
 
+/* the worker processes a cycle will run */
+ngx_uint_t
+ngx_http_vpnws_ipc_count(ngx_cycle_t *cycle)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    return (ccf->master && ccf->worker_processes > 1)
+           ? (ngx_uint_t) ccf->worker_processes : 1;
+}
+
+
+/*
+ * While nginx sets the cycle up (from a switch's zone init), where a failure
+ * fails a reload and keeps the old workers; init_module could only end the
+ * master.  The sockets belong to the new cycle until init_module publishes
+ * them.
+ */
 ngx_int_t
-ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
+ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle)
 {
     int                          sz;
     size_t                       max;
     ngx_uint_t                   i, j;
     ngx_http_vpnws_switch_t    **sws;
-    ngx_core_conf_t             *ccf;
     ngx_pool_cleanup_t          *cln;
     ngx_http_vpnws_ipc_t        *ipc;
     ngx_http_vpnws_main_conf_t  *vmcf;
 
-    ngx_http_vpnws_ipc = NULL;
-
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
-
-    if (vmcf == NULL || vmcf->switches.nelts == 0) {
-        return NGX_OK;
-    }
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
     ipc = ngx_pcalloc(cycle->pool, sizeof(ngx_http_vpnws_ipc_t));
     if (ipc == NULL) {
         return NGX_ERROR;
     }
 
-    ipc->n = (ccf->master && ccf->worker_processes > 1)
-             ? (ngx_uint_t) ccf->worker_processes : 1;
+    ipc->n = ngx_http_vpnws_ipc_count(cycle);
 
     if (ipc->n > NGX_HTTP_VPNWS_MAX_WORKERS) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -102,8 +111,9 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
     cln->handler = ngx_http_vpnws_ipc_cleanup;
     cln->data = ipc;
 
+    vmcf->ipc = ipc;
+
     if (ipc->n == 1) {
-        ngx_http_vpnws_ipc = ipc;
         return NGX_OK;
     }
 
@@ -126,7 +136,8 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
             == -1)
         {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                          "vpnws: socketpair(AF_UNIX, SOCK_SEQPACKET) failed");
+                          "vpnws: socketpair(AF_UNIX, SOCK_SEQPACKET) for "
+                          "worker %ui of %ui failed", i, ipc->n);
             return NGX_ERROR;
         }
 
@@ -143,9 +154,19 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
         }
     }
 
-    ngx_http_vpnws_ipc = ipc;
-
     return NGX_OK;
+}
+
+
+/* the cycle is committed: its sockets are the ones workers use */
+void
+ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+
+    ngx_http_vpnws_ipc = vmcf ? vmcf->ipc : NULL;
 }
 
 

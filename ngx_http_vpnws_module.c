@@ -184,6 +184,45 @@ ngx_http_vpnws_location(ngx_conf_t *cf, ngx_http_vpnws_loc_conf_t *vlcf,
 }
 
 
+/*
+ * From the first switch zone's init: what can fail while nginx still may
+ * abandon the cycle (a reload then fails with this log line and the old
+ * workers go on); init_module runs once the cycle is committed and cannot
+ * fail without ending the master.
+ */
+ngx_int_t
+ngx_http_vpnws_prepare(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                   i;
+    ngx_http_vpnws_switch_t    **sws;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+
+    if (vmcf == NULL || vmcf->prepared || ngx_test_config
+        || ngx_process == NGX_PROCESS_SIGNALLER)
+    {
+        return NGX_OK;
+    }
+
+    vmcf->prepared = 1;
+
+    if (ngx_http_vpnws_ipc_prepare(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    sws = vmcf->switches.elts;
+
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        if (ngx_http_vpnws_tap_prepare(cycle, sws[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
 {
@@ -191,9 +230,7 @@ ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
     ngx_http_vpnws_switch_t    **sws;
     ngx_http_vpnws_main_conf_t  *vmcf;
 
-    if (ngx_http_vpnws_ipc_init_module(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_http_vpnws_ipc_init_module(cycle);
 
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
 
@@ -204,9 +241,14 @@ ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
     sws = vmcf->switches.elts;
 
     for (i = 0; i < vmcf->switches.nelts; i++) {
-        if (ngx_http_vpnws_tap_init_module(cycle, sws[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        /*
+         * the cycle is committed: ports of the old workers become
+         * unreachable for the new ones (a reload nginx abandoned must not
+         * do this: workers respawned in the old cycle would read it)
+         */
+        (void) ngx_atomic_fetch_add(&sws[i]->sh->gen, 1);
+
+        ngx_http_vpnws_tap_init_module(cycle, sws[i]);
     }
 
     return NGX_OK;
@@ -219,6 +261,16 @@ ngx_http_vpnws_init_process(ngx_cycle_t *cycle)
     ngx_uint_t                   i;
     ngx_http_vpnws_switch_t    **sws;
     ngx_http_vpnws_main_conf_t  *vmcf;
+
+    /*
+     * the cache manager and loader run init_process too (ngx_worker 0):
+     * only workers are ports of a switch
+     */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
 
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
 

@@ -10,6 +10,7 @@
 
 
 #include <net/if.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "ngx_http_vpnws.h"
@@ -23,6 +24,8 @@ static void ngx_http_vpnws_tap_cleanup(void *data);
 static ngx_int_t ngx_http_vpnws_tap_exec(ngx_log_t *log,
     ngx_http_vpnws_switch_t *sw);
 static void ngx_http_vpnws_tap_read_handler(ngx_event_t *rev);
+static void ngx_http_vpnws_tap_write_error(ngx_http_vpnws_switch_t *sw,
+    ngx_err_t err);
 
 
 /* config time, in the master: create or attach, run tap_exec once */
@@ -109,6 +112,38 @@ ngx_http_vpnws_tap_cleanup(void *data)
 }
 
 
+/*
+ * The command gets none of the master's descriptors (log files, listening
+ * sockets on a reload, tap queues) but stdin, stdout and stderr, and runs
+ * with no signal blocked or ignored (a reload runs with signals blocked).
+ */
+static void
+ngx_http_vpnws_tap_exec_child(void)
+{
+    int       fd, signo;
+    sigset_t  set;
+
+    fd = open("/dev/null", O_RDONLY);
+
+    if (fd > 0) {
+        (void) dup2(fd, STDIN_FILENO);
+    }
+
+    if (syscall(SYS_close_range, 3, ~0U, 0) == -1) {
+        for (fd = 3; fd < 65536; fd++) {
+            (void) close(fd);
+        }
+    }
+
+    for (signo = 1; signo < NSIG; signo++) {
+        (void) signal(signo, SIG_DFL);
+    }
+
+    sigemptyset(&set);
+    (void) sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+
 static ngx_int_t
 ngx_http_vpnws_tap_exec(ngx_log_t *log, ngx_http_vpnws_switch_t *sw)
 {
@@ -124,6 +159,7 @@ ngx_http_vpnws_tap_exec(ngx_log_t *log, ngx_http_vpnws_switch_t *sw)
     }
 
     if (pid == 0) {
+        ngx_http_vpnws_tap_exec_child();
         (void) setenv("VPNWS_TAP", (char *) sw->tap_name.data, 1);
         (void) setenv("VPNWS_SWITCH", (char *) sw->name.data, 1);
         execl("/bin/sh", "sh", "-c", (char *) sw->tap_exec.data,
@@ -157,34 +193,51 @@ ngx_http_vpnws_tap_exec(ngx_log_t *log, ngx_http_vpnws_switch_t *sw)
 }
 
 
-/* init_module, in the master: a queue per worker, and the tap's slot */
+/* while the cycle is set up, in the master: a queue per worker */
 ngx_int_t
-ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
-    ngx_http_vpnws_switch_t *sw)
+ngx_http_vpnws_tap_prepare(ngx_cycle_t *cycle, ngx_http_vpnws_switch_t *sw)
 {
-    int                      fd;
-    ngx_uint_t               i, n;
-    ngx_http_vpnws_slot_t   *slot;
-    ngx_http_vpnws_shctx_t  *sh;
-    char                     err[256];
+    int         fd;
+    ngx_uint_t  i, n;
+    char        err[256];
 
     if (sw->tap_fds == NULL) {
         return NGX_OK;
     }
 
-    n = ngx_http_vpnws_ipc_workers();
+    n = ngx_http_vpnws_ipc_count(cycle);
 
     for (i = 1; i < n; i++) {
         fd = vpnws_tap_open((char *) sw->tap_name.data, VPNWS_TAP_MULTI_QUEUE,
                             NULL, err, sizeof(err));
         if (fd == -1) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                          "vpnws_switch \"%V\": tap=%V: queue %ui: %s",
-                          &sw->name, &sw->tap_name, i, err);
+                          "vpnws_switch \"%V\": tap=%V: queue %ui of %ui: %s",
+                          &sw->name, &sw->tap_name, i, n, err);
             return NGX_ERROR;
         }
 
         sw->tap_fds[i] = fd;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * init_module, in the master: the tap's slot.  Its pid is the master's,
+ * which lives as long as the tap: the tap's MACs are owned by it, never by
+ * a worker that may die.
+ */
+void
+ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
+    ngx_http_vpnws_switch_t *sw)
+{
+    ngx_http_vpnws_slot_t   *slot;
+    ngx_http_vpnws_shctx_t  *sh;
+
+    if (sw->tap_fds == NULL) {
+        return;
     }
 
     sh = sw->sh;
@@ -195,10 +248,12 @@ ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
 
         if (sh->free_slot == 0) {
             ngx_shmtx_unlock(&sw->shpool->mutex);
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                          "vpnws_switch \"%V\": no slot left for the tap",
-                          &sw->name);
-            return NGX_ERROR;
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "vpnws_switch \"%V\": no slot left for the tap: "
+                          "tap %V is not a port until the next reload",
+                          &sw->name, &sw->tap_name);
+            ngx_http_vpnws_tap_cleanup(sw);
+            return;
         }
 
         slot = &sh->slots[sh->free_slot - 1];
@@ -232,8 +287,6 @@ ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
                         &sw->tap_name);
 
     ngx_shmtx_unlock(&sw->shpool->mutex);
-
-    return NGX_OK;
 }
 
 
@@ -310,6 +363,7 @@ ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
     {
         /* the host's own MAC is known before it sends anything */
         ngx_http_vpnws_switch_ctx(sw, &ctx);
+        ctx.owner = (int32_t) slot->pid;
 
         ngx_shmtx_lock(&sw->shpool->mutex);
         if (vpnws_switch_claim(&ctx, &sw->tap_state, mac) == 0) {
@@ -417,6 +471,27 @@ ngx_http_vpnws_tap_announce(ngx_http_vpnws_switch_t *sw,
 }
 
 
+/* one line a second at most, with the failures it stands for */
+static void
+ngx_http_vpnws_tap_write_error(ngx_http_vpnws_switch_t *sw, ngx_err_t err)
+{
+    sw->tap_werr++;
+
+    if (sw->tap_werr_time == ngx_time()) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, sw->tap_conn->log, err,
+                  "vpnws_switch \"%V\": write() to tap %V failed, %ui "
+                  "frame%s dropped since the last such line",
+                  &sw->name, &sw->tap_name, sw->tap_werr,
+                  sw->tap_werr == 1 ? "" : "s");
+
+    sw->tap_werr = 0;
+    sw->tap_werr_time = ngx_time();
+}
+
+
 /* a frame for the tap: into this worker's own queue, or dropped */
 void
 ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
@@ -436,9 +511,7 @@ ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
         err = ngx_errno;
 
         if (err != NGX_EAGAIN && err != ENOBUFS) {
-            ngx_log_error(NGX_LOG_ALERT, sw->tap_conn->log, err,
-                          "vpnws_switch \"%V\": write() to tap %V failed",
-                          &sw->name, &sw->tap_name);
+            ngx_http_vpnws_tap_write_error(sw, err);
         }
 
         ngx_http_vpnws_count_drop(sw, VPNWS_DROP_QUEUE_FULL);

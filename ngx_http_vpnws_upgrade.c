@@ -145,6 +145,13 @@ ngx_http_vpnws_validate(ngx_http_request_t *r, vpnws_upgrade_in_t *in,
     }
 #endif
 
+#if (NGX_HTTP_V3)
+    /* refused like HTTP/2: no Upgrade over QUIC (RFC 9220 not supported) */
+    if (r->connection->quic) {
+        in->http_version = NGX_HTTP_VERSION_30;
+    }
+#endif
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 

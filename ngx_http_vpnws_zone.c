@@ -22,6 +22,7 @@ static ngx_msec_t ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw);
 /* a 64 KiB super-frame of an offload peer (vpnws_vnet.h) */
 #define NGX_HTTP_VPNWS_DEFAULT_FRAME    VPNWS_VNET_FRAME_MAX
 #define NGX_HTTP_VPNWS_DEFAULT_QUEUE    (256 * 1024)
+#define NGX_HTTP_VPNWS_REAP_PERIOD      1000    /* ms: exited workers */
 
 
 ngx_http_vpnws_switch_t *
@@ -94,6 +95,7 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     sw->name = *name;
     sw->index = vmcf->switches.nelts;
+    sw->cycle = cf->cycle;
     sw->max_peers = NGX_HTTP_VPNWS_DEFAULT_PEERS;
     sw->max_macs = NGX_CONF_UNSET_UINT;
     sw->queue = NGX_HTTP_VPNWS_DEFAULT_QUEUE;
@@ -427,10 +429,10 @@ ngx_http_vpnws_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         sw->shpool = osw->shpool;
         sw->sh = osw->sh;
 
-        /* ports of the old workers become unreachable for the new ones */
-        (void) ngx_atomic_fetch_add(&sw->sh->gen, 1);
+        /* the generation changes in init_module: nginx may yet abandon
+         * this cycle */
 
-        return NGX_OK;
+        return ngx_http_vpnws_prepare(sw->cycle);
     }
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -438,7 +440,7 @@ ngx_http_vpnws_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (shm_zone->shm.exists) {
         sw->sh = shpool->data;
-        return NGX_OK;
+        return ngx_http_vpnws_prepare(sw->cycle);
     }
 
     len = sizeof(" in vpnws_switch \"\"") + shm_zone->shm.name.len;
@@ -485,7 +487,7 @@ ngx_http_vpnws_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     vpnws_mactab_init(&sh->table, mem, (uint32_t) sw->max_macs, seed);
 
-    return NGX_OK;
+    return ngx_http_vpnws_prepare(sw->cycle);
 
 nomem:
 
@@ -577,19 +579,118 @@ ngx_http_vpnws_slot_free(ngx_http_vpnws_switch_t *sw,
 }
 
 
+#define NGX_HTTP_VPNWS_REAP_PIDS    64
+
+
 typedef struct {
-    uint32_t   gen;
-    uint16_t   worker;
-} ngx_http_vpnws_dead_t;
+    ngx_uint_t   n;
+    ngx_pid_t    pid[NGX_HTTP_VPNWS_REAP_PIDS];
+} ngx_http_vpnws_pids_t;
+
+
+static ngx_uint_t
+ngx_http_vpnws_pids_has(ngx_http_vpnws_pids_t *pids, ngx_pid_t pid)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < pids->n; i++) {
+        if (pids->pid[i] == pid) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
 
 
 static int
 ngx_http_vpnws_dead_match(const vpnws_mac_entry_t *e, void *data)
 {
-    ngx_http_vpnws_dead_t  *dead = data;
+    return ngx_http_vpnws_pids_has(data, (ngx_pid_t) e->owner);
+}
 
-    return e->port.worker == dead->worker && e->gen == dead->gen
-           && e->owner != ngx_pid;
+
+/* the pids of peer slots that no longer run (a worker killed, of any
+ * generation: a respawned one or one that died shutting down) */
+static void
+ngx_http_vpnws_dead_pids(ngx_http_vpnws_switch_t *sw,
+    ngx_http_vpnws_pids_t *dead)
+{
+    uint32_t                 i;
+    ngx_pid_t                pid;
+    ngx_http_vpnws_pids_t    alive;
+    ngx_http_vpnws_shctx_t  *sh;
+
+    sh = sw->sh;
+    dead->n = 0;
+    alive.n = 0;
+
+    /* without the lock: a slot being filled in has pid 0 or a live one */
+
+    for (i = 0; i < sh->nslots; i++) {
+        pid = sh->slots[i].pid;
+
+        if (sh->slots[i].id == 0 || pid <= 0 || pid == ngx_pid
+            || i + 1 == sh->tap_slot
+            || ngx_http_vpnws_pids_has(dead, pid)
+            || ngx_http_vpnws_pids_has(&alive, pid))
+        {
+            continue;
+        }
+
+        if (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            if (dead->n < NGX_HTTP_VPNWS_REAP_PIDS) {
+                dead->pid[dead->n++] = pid;
+            }
+
+        } else if (alive.n < NGX_HTTP_VPNWS_REAP_PIDS) {
+            alive.pid[alive.n++] = pid;
+        }
+    }
+}
+
+
+/* whatever a dead pid holds goes: its peers' slots and MACs */
+static void
+ngx_http_vpnws_reap(ngx_http_vpnws_switch_t *sw, ngx_log_t *log)
+{
+    uint32_t                 i, purged, slots;
+    ngx_http_vpnws_slot_t   *slot;
+    ngx_http_vpnws_pids_t    dead;
+    ngx_http_vpnws_shctx_t  *sh;
+
+    ngx_http_vpnws_dead_pids(sw, &dead);
+
+    if (dead.n == 0) {
+        return;
+    }
+
+    sh = sw->sh;
+
+    ngx_shmtx_lock(&sw->shpool->mutex);
+
+    purged = vpnws_mactab_purge(&sh->table, ngx_http_vpnws_dead_match,
+                                &dead);
+    slots = 0;
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->id && i + 1 != sh->tap_slot
+            && ngx_http_vpnws_pids_has(&dead, slot->pid))
+        {
+            ngx_http_vpnws_slot_free_locked(sw, slot);
+            slots++;
+        }
+    }
+
+    ngx_shmtx_unlock(&sw->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "vpnws_switch \"%V\": removed %uD peers and %uD MACs of "
+                  "%ui worker process%s that exited (pid %P%s)", &sw->name,
+                  slots, purged, dead.n, dead.n == 1 ? "" : "es",
+                  dead.pid[0], dead.n == 1 ? "" : ", ...");
 }
 
 
@@ -597,9 +698,6 @@ ngx_int_t
 ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
     ngx_http_vpnws_switch_t *sw)
 {
-    uint32_t                 i, purged, slots;
-    ngx_http_vpnws_slot_t   *slot;
-    ngx_http_vpnws_dead_t    dead;
     ngx_http_vpnws_shctx_t  *sh;
 
     sh = sw->sh;
@@ -619,7 +717,10 @@ ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
     }
 
     if (ngx_worker == 0) {
-        /* one worker sweeps aged MACs, so the table never fills with them */
+        /*
+         * one worker sweeps aged MACs, so the table never fills with them,
+         * and reaps what exited workers left
+         */
         sw->expire.handler = ngx_http_vpnws_expire_handler;
         sw->expire.data = &sw->expire_conn;
         sw->expire.log = cycle->log;
@@ -627,39 +728,11 @@ ngx_http_vpnws_switch_init_worker(ngx_cycle_t *cycle,
         sw->expire_conn.fd = (ngx_socket_t) -1;
         sw->expire_conn.data = sw;
 
-        ngx_add_timer(&sw->expire, ngx_http_vpnws_expire_period(sw));
+        ngx_add_timer(&sw->expire, NGX_HTTP_VPNWS_REAP_PERIOD);
     }
 
-    /* a predecessor with this worker number that died (kill -9) */
-
-    dead.gen = sw->gen;
-    dead.worker = (uint16_t) ngx_worker;
-
-    ngx_shmtx_lock(&sw->shpool->mutex);
-
-    purged = vpnws_mactab_purge(&sh->table, ngx_http_vpnws_dead_match,
-                                &dead);
-    slots = 0;
-
-    for (i = 0; i < sh->nslots; i++) {
-        slot = &sh->slots[i];
-
-        if (slot->id && slot->worker == ngx_worker && slot->gen == sw->gen
-            && slot->pid != ngx_pid)
-        {
-            ngx_http_vpnws_slot_free_locked(sw, slot);
-            slots++;
-        }
-    }
-
-    ngx_shmtx_unlock(&sw->shpool->mutex);
-
-    if (purged || slots) {
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                      "vpnws_switch \"%V\": removed %uD peers and %uD MACs "
-                      "of a previous worker %ui", &sw->name, slots, purged,
-                      ngx_worker);
-    }
+    /* a predecessor that died (kill -9), or anyone else's ghosts */
+    ngx_http_vpnws_reap(sw, cycle->log);
 
     return NGX_OK;
 }
@@ -675,6 +748,7 @@ ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw)
 static void
 ngx_http_vpnws_expire_handler(ngx_event_t *ev)
 {
+    ngx_msec_t                now;
     ngx_connection_t         *c;
     vpnws_switch_ctx_t        ctx;
     ngx_http_vpnws_switch_t  *sw;
@@ -686,13 +760,21 @@ ngx_http_vpnws_expire_handler(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_vpnws_switch_ctx(sw, &ctx);
+    ngx_http_vpnws_reap(sw, ev->log);
 
-    ngx_shmtx_lock(&sw->shpool->mutex);
-    (void) vpnws_switch_expire(&ctx);
-    ngx_shmtx_unlock(&sw->shpool->mutex);
+    now = ngx_current_msec;
 
-    ngx_add_timer(ev, ngx_http_vpnws_expire_period(sw));
+    if (now - sw->expired >= ngx_http_vpnws_expire_period(sw)) {
+        sw->expired = now;
+
+        ngx_http_vpnws_switch_ctx(sw, &ctx);
+
+        ngx_shmtx_lock(&sw->shpool->mutex);
+        (void) vpnws_switch_expire(&ctx);
+        ngx_shmtx_unlock(&sw->shpool->mutex);
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_VPNWS_REAP_PERIOD);
 }
 
 

@@ -722,12 +722,43 @@ sub DESTROY {
 }
 
 
+my $NETNS;
+
 END {
     if ($$ == $OWNER) {
         my $status = $?;
         $_->_cleanup() for values %LIVE;
+        system('ip', 'netns', 'del', $NETNS) if $NETNS;
         $? = $status;
     }
+}
+
+
+# move this test (and every nginx it starts) into a network namespace of
+# its own, named after its pid, with lo up: for tests with tap devices.
+# Skips the file where that cannot be done (not root, no ip, not x86_64).
+sub enter_netns {
+    my ($class) = @_;
+
+    Test::More::plan(skip_all => 'a network namespace needs root')
+        if $> != 0;
+    Test::More::plan(skip_all => 'setns() is called for x86_64 linux only')
+        unless $^O eq 'linux' && (POSIX::uname())[4] eq 'x86_64';
+
+    my $ns = "vpnws-t$$";
+
+    system('ip', 'netns', 'add', $ns) == 0
+        or Test::More::plan(skip_all => "ip netns add $ns failed");
+    $NETNS = $ns;
+
+    open my $fh, '<', "/run/netns/$ns" or die "/run/netns/$ns: $!\n";
+    syscall(308, fileno($fh), 0x40000000) == 0      # setns(CLONE_NEWNET)
+        or die "setns($ns): $!\n";
+    close $fh;
+
+    system('ip', 'link', 'set', 'lo', 'up') == 0 or die "lo up failed\n";
+
+    return $ns;
 }
 
 
