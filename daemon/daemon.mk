@@ -9,7 +9,7 @@
 DAEMON_CLANG  ?= clang
 DAEMON_SRCS   := $(wildcard daemon/*.c)
 DAEMON_HDRS   := $(wildcard daemon/*.h) $(wildcard src/*.h)
-DAEMON_CORE   := $(CORE_SRCS) src/vpnws_uwsgi.c
+DAEMON_CORE   := $(CORE_SRCS) src/vpnws_uwsgi.c src/vpnws_http.c
 DAEMON_LIBS   := -lcrypto
 DAEMON_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer

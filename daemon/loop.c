@@ -308,6 +308,44 @@ vpnwsd_accept(void)
 }
 
 
+/*
+ * VPNWS_ADMIN on: the JSON control interface for a front end that cannot
+ * set modifier1 (Apache's mod_proxy_uwsgi: SetEnv VPNWS_ADMIN on).  A
+ * client cannot set it: headers reach us as HTTP_ variables only.
+ * 1: admin, 0: a websocket, -1: refused (an invalid value).
+ */
+static int
+vpnwsd_admin_asked(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
+{
+    const vpnws_uwsgi_var_t  *v;
+
+    v = vpnws_uwsgi_get(pk, "VPNWS_ADMIN");
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if ((v->value_len == 2 && memcmp(v->value, "on", 2) == 0)
+        || (v->value_len == 1 && v->value[0] == '1'))
+    {
+        return 1;
+    }
+
+    if ((v->value_len == 3 && memcmp(v->value, "off", 3) == 0)
+        || (v->value_len == 1 && v->value[0] == '0'))
+    {
+        return 0;
+    }
+
+    vpnwsd_log(VPNWSD_LOG_ERR, "invalid uwsgi packet: VPNWS_ADMIN is "
+               "neither on nor off");
+    vpnwsd_respond_status(c, 400, "400 Bad Request",
+                          "VPNWS_ADMIN must be on or off");
+
+    return -1;
+}
+
+
 static void
 vpnwsd_request_read(vpnwsd_conn_t *c)
 {
@@ -344,6 +382,11 @@ vpnwsd_request_read(vpnwsd_conn_t *c)
 
     c->req_len += n;
 
+    /* a front end that speaks HTTP: its head becomes the uwsgi packet */
+    if (vpnwsd_http_is(c) && vpnwsd_http_request(c) != 1) {
+        return;
+    }
+
     rc = vpnws_uwsgi_parse(&pk, c->req, c->req_len, VPNWSD_UWSGI_MAX);
 
     if (rc == VPNWS_UWSGI_AGAIN) {
@@ -362,7 +405,15 @@ vpnwsd_request_read(vpnwsd_conn_t *c)
     switch (pk.modifier1) {
 
     case 0:
-        vpnwsd_handshake(c, &pk);
+        rc = vpnwsd_admin_asked(c, &pk);
+
+        if (rc == 1) {
+            vpnwsd_admin(c, &pk);
+
+        } else if (rc == 0) {
+            vpnwsd_handshake(c, &pk);
+        }
+
         return;
 
     case 1:
@@ -466,6 +517,24 @@ vpnwsd_respond_error(vpnwsd_conn_t *c, const vpnws_refusal_info_t *ri)
 
     vpnwsd_respond(c, ri->status_line, headers[0] ? headers : NULL,
                    "text/plain", body, (size_t) n, 0);
+}
+
+
+/* an error of the daemon's own, not one of the upgrade rules' refusals */
+void
+vpnwsd_respond_status(vpnwsd_conn_t *c, int status, const char *line,
+    const char *reason)
+{
+    vpnws_refusal_info_t        ri;
+    static const char * const   none[] = { NULL };
+
+    ri.status = (uint16_t) status;
+    ri.status_line = line;
+    ri.level = VPNWS_LOG_ERR;
+    ri.reason = reason;
+    ri.headers = none;
+
+    vpnwsd_respond_error(c, &ri);
 }
 
 

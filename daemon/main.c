@@ -28,7 +28,9 @@ static const char  vpnwsd_usage[] =
 "usage: " VPNWSD_NAME " [options] <socket>\n"
 "\n"
 "A layer-2 switch for vpn-ws websocket peers behind a proxy that speaks\n"
-"uwsgi (nginx: uwsgi_pass; the JSON control interface: uwsgi_modifier1 1).\n"
+"uwsgi (nginx: uwsgi_pass; the JSON control interface: uwsgi_modifier1 1)\n"
+"or HTTP/1.1 (Apache: ProxyPass ... upgrade=websocket; its headers become\n"
+"HTTP_ variables, nothing else unless --trust-header says so).\n"
 "<socket> is a unix socket path (created with mode 0666; a stale socket\n"
 "file is replaced) or host:port for TCP.\n"
 "\n"
@@ -48,6 +50,10 @@ static const char  vpnwsd_usage[] =
 "  --queue N            output queue bytes per peer (default 262144)\n"
 "  --uid USER           run as USER once the socket and tap exist\n"
 "  --gid GROUP          run as GROUP once the socket and tap exist\n"
+"  --trust-header VAR=HEADER\n"
+"                       a front end speaking HTTP (Apache mod_proxy_http):\n"
+"                       the header HEADER it sets is the uwsgi variable\n"
+"                       VAR, e.g. REMOTE_USER=X-Remote-User (up to 16)\n"
 "  -v, --verbose        log more (twice: debug)\n"
 "  -V, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
@@ -68,7 +74,8 @@ enum {
     VPNWSD_OPT_MAX_PEERS,
     VPNWSD_OPT_QUEUE,
     VPNWSD_OPT_UID,
-    VPNWSD_OPT_GID
+    VPNWSD_OPT_GID,
+    VPNWSD_OPT_TRUST_HEADER
 };
 
 
@@ -85,6 +92,7 @@ static const struct option  vpnwsd_options[] = {
     { "queue",          required_argument, NULL, VPNWSD_OPT_QUEUE },
     { "uid",            required_argument, NULL, VPNWSD_OPT_UID },
     { "gid",            required_argument, NULL, VPNWSD_OPT_GID },
+    { "trust-header",   required_argument, NULL, VPNWSD_OPT_TRUST_HEADER },
     { "verbose",        no_argument,       NULL, 'v' },
     { "version",        no_argument,       NULL, 'V' },
     { "help",           no_argument,       NULL, 'h' },
@@ -213,6 +221,14 @@ vpnwsd_parse(int argc, char **argv)
 
         case VPNWSD_OPT_GID:
             vpnwsd.gid = optarg;
+            break;
+
+        case VPNWSD_OPT_TRUST_HEADER:
+            if (vpnwsd_http_trust(optarg) != 0) {
+                vpnwsd_usage_error("invalid --trust-header \"%s\" (VAR=HEADER"
+                                   ", VAR in upper case and not HTTP_..., "
+                                   "16 at most)", optarg);
+            }
             break;
 
         case 'v':

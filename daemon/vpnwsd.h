@@ -19,6 +19,7 @@
 #include "vpnws_switch.h"
 #include "vpnws_uwsgi.h"
 #include "vpnws_upgrade.h"
+#include "vpnws_http.h"
 
 
 #define VPNWSD_NAME             "vpn-ws"
@@ -48,6 +49,7 @@
 #define VPNWSD_FREE_KEEP        32      /* spare buffers kept per kind */
 #define VPNWSD_ADDR_LEN         64
 #define VPNWSD_EVENTS           256
+#define VPNWSD_TRUST_MAX        16      /* --trust-header options */
 
 #define VPNWSD_DEFAULT_FRAME    65536
 #define VPNWSD_DEFAULT_QUEUE    (256 * 1024)
@@ -127,6 +129,8 @@ typedef struct {
     size_t                  queue;      /* output queue bytes per peer */
     uint32_t                max_peers;
     uint32_t                max_macs;
+    vpnws_http_map_t        trust[VPNWSD_TRUST_MAX];
+    size_t                  ntrust;
 
     /* the switch */
     vpnws_switch_conf_t     conf;
@@ -179,6 +183,13 @@ void vpnwsd_conn_free(vpnwsd_conn_t *c);
 void vpnwsd_respond(vpnwsd_conn_t *c, const char *line, const char *headers,
     const char *type, const char *body, size_t len, int head_only);
 void vpnwsd_respond_error(vpnwsd_conn_t *c, const vpnws_refusal_info_t *ri);
+void vpnwsd_respond_status(vpnwsd_conn_t *c, int status, const char *line,
+    const char *reason);
+
+/* http.c */
+int vpnwsd_http_is(vpnwsd_conn_t *c);
+int vpnwsd_http_request(vpnwsd_conn_t *c);
+int vpnwsd_http_trust(const char *arg);
 
 /* handshake.c */
 void vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);

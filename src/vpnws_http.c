@@ -143,13 +143,11 @@ vpnws_http_request_line(vpnws_http_out_t *o, const uint8_t *p,
 
     version = ++p;
 
-    if (last - version != 8 || memcmp(version, "HTTP/1.", 7) != 0
-        || (version[7] != '0' && version[7] != '1'))
+    /* "HTTP/d.d": which versions may upgrade is vpnws_upgrade_check()'s */
+    if (last - version != 8 || memcmp(version, "HTTP/", 5) != 0
+        || version[5] < '0' || version[5] > '9' || version[6] != '.'
+        || version[7] < '0' || version[7] > '9')
     {
-        if (last - version >= 5 && memcmp(version, "HTTP/", 5) == 0) {
-            vpnws_http_fail(505, "HTTP version not supported");
-        }
-
         vpnws_http_fail(400, "invalid request line");
     }
 
@@ -187,6 +185,7 @@ vpnws_http_header(vpnws_http_out_t *o, const uint8_t *p, const uint8_t *last,
     vpnws_http_result_t *res)
 {
     size_t          nlen, i;
+    const char     *prefix;
     const uint8_t  *name, *value, *end;
 
     name = p;
@@ -225,13 +224,6 @@ vpnws_http_header(vpnws_http_out_t *o, const uint8_t *p, const uint8_t *last,
         }
     }
 
-    if (vpnws_http_is(name, nlen, "Transfer-Encoding")
-        || (vpnws_http_is(name, nlen, "Content-Length")
-            && !(end - value == 1 && *value == '0')))
-    {
-        vpnws_http_fail(400, "a websocket upgrade has no body");
-    }
-
     for (i = 0; i < nmap; i++) {
         if (!vpnws_http_is(name, nlen, map[i].header)) {
             continue;
@@ -257,7 +249,11 @@ vpnws_http_header(vpnws_http_out_t *o, const uint8_t *p, const uint8_t *last,
         return VPNWS_HTTP_OK;
     }
 
-    if (vpnws_http_put(o, "HTTP_", name, nlen, 1, value,
+    /* CGI names these two without HTTP_ (a body is refused by the rules) */
+    prefix = (vpnws_http_is(name, nlen, "Content-Length")
+              || vpnws_http_is(name, nlen, "Content-Type")) ? "" : "HTTP_";
+
+    if (vpnws_http_put(o, prefix, name, nlen, 1, value,
                        (size_t) (end - value)) != 0)
     {
         vpnws_http_fail(431, "too many or too large header fields");

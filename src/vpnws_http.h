@@ -5,9 +5,11 @@
  * cannot carry a websocket.
  *
  * The packet has what a uwsgi proxy sends: REQUEST_METHOD, REQUEST_URI,
- * PATH_INFO, QUERY_STRING, SERVER_PROTOCOL and HTTP_<NAME> for each header
- * (upper case, '-' as '_'; names with '_' are dropped, as nginx and Apache
- * do, so that no header can pass for another).  Variables a proxy sets
+ * PATH_INFO, QUERY_STRING, SERVER_PROTOCOL, CONTENT_LENGTH, CONTENT_TYPE
+ * and HTTP_<NAME> for each other header (upper case, '-' as '_'; names
+ * with '_' are dropped, as nginx and Apache do, so that no header can pass
+ * for another).  Only the syntax is checked here: what may upgrade is
+ * vpnws_upgrade_check()'s, as for every other host.  Variables a proxy sets
  * itself (REMOTE_USER, HTTPS_DN, ...) come only from headers the operator
  * maps: a map entry turns the header of that name into that variable, and
  * a mapped header that appears twice is an error.
@@ -35,7 +37,7 @@ typedef struct {
 typedef struct {
     size_t              head_len;   /* bytes of the head, blank line too */
     size_t              len;        /* bytes of the packet written */
-    int                 status;     /* after an error: 400, 431 or 505 */
+    int                 status;     /* after an error: 400 or 431 */
     const char         *error;      /* after an error: static text */
 } vpnws_http_result_t;
 

@@ -123,7 +123,11 @@ refused_packet('too many variables',
 refused_packet('oversized', pack('CvC', 0, 20000, 0),
                qr/invalid uwsgi packet: packet too big/);
 
-refused_packet('garbage: an HTTP request', "GET /vpn HTTP/1.1\r\n\r\n",
+# an HTTP request is one (t/68-daemon-http.t), here not an upgrade
+refused_packet('an HTTP request, no upgrade', "GET /vpn HTTP/1.1\r\n\r\n",
+               qr/refused websocket upgrade .*no "Upgrade: websocket"/);
+
+refused_packet('garbage: a lower-case HTTP request', "get /vpn HTTP/1.1\r\n",
                qr/invalid uwsgi packet: packet too big/);
 
 refused_packet('garbage: random bytes', "\x00\x05\x00\x00\xff\xff\xff\xff\xff",

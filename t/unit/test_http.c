@@ -80,7 +80,6 @@ test_valid(void)
           "X-vpn-ws-MAC: 02:00:00:00:00:01\r\n"
           "Connection: Upgrade\r\n"
           "Upgrade: websocket\r\n"
-          "Content-Length: 0\r\n"
           "\r\n"
           "\x82\x80";
 
@@ -106,8 +105,17 @@ test_valid(void)
            "map names in any case; the value trimmed");
     ok(var("HTTP_X_REMOTE_USER") == NULL,
        "a mapped header is not also an HTTP_ variable");
-    is_int((long long) pk.nvars, 13, "no variable from X_Remote_User "
+    is_int((long long) pk.nvars, 12, "no variable from X_Remote_User "
            "(names with '_' are dropped)");
+
+    rc = convert("GET / HTTP/2.0\r\nContent-Length: 5\r\n"
+                 "Content-Type: a/b\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 &res);
+    is_int(rc, VPNWS_HTTP_OK, "another version, a body: for the rules");
+    is_str(var("SERVER_PROTOCOL"), "HTTP/2.0", "SERVER_PROTOCOL HTTP/2.0");
+    is_str(var("CONTENT_LENGTH"), "5", "CONTENT_LENGTH, as CGI names it");
+    is_str(var("CONTENT_TYPE"), "a/b", "CONTENT_TYPE");
+    is_str(var("HTTP_TRANSFER_ENCODING"), "chunked", "HTTP_TRANSFER_ENCODING");
 
     rc = convert("GET / HTTP/1.0\r\n\r\n", &res);
     is_int(rc, VPNWS_HTTP_OK, "no header at all");
@@ -147,14 +155,9 @@ static const bad_case_t  bad_cases[] = {
       "a control character in a value" },
     { "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400, "invalid header value",
       "a bare CR in a value" },
-    { "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 400,
-      "a websocket upgrade has no body", "Content-Length 5" },
-    { "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-      "a websocket upgrade has no body", "Transfer-Encoding" },
-    { "GET / HTTP/2.0\r\n\r\n", 505, "HTTP version not supported",
-      "HTTP/2.0" },
-    { "GET / HTTP/1.10\r\n\r\n", 505, "HTTP version not supported",
+    { "GET / HTTP/1.10\r\n\r\n", 400, "invalid request line",
       "HTTP/1.10" },
+    { "GET / HTTP/1.x\r\n\r\n", 400, "invalid request line", "HTTP/1.x" },
     { "GET / FOO/1.1\r\n\r\n", 400, "invalid request line", "not HTTP" },
     { "GET /\r\n\r\n", 400, "invalid request target", "HTTP/0.9 form" },
     { "GET  / HTTP/1.1\r\n\r\n", 400, "invalid request target",
