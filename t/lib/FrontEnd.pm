@@ -118,6 +118,39 @@ sub daemon {
 }
 
 
+# a private Apache httpd in namespace s: the config is $conf after a
+# prologue (ServerRoot, pid, logs, runtime dir in the test's directory,
+# User nobody, the modules named by path from Debian's apache2-bin); runs
+# in the foreground, logs in apache-error.log
+our $APACHE = '/usr/sbin/apache2';
+our $APACHE_MODULES = '/usr/lib/apache2/modules';
+
+sub apache {
+    my ($self, $conf, @modules) = @_;
+
+    my $d = $self->{e}->dir;
+    my $load = join '', map {
+        "LoadModule ${_}_module $APACHE_MODULES/mod_$_.so\n"
+    } 'mpm_event', @modules;
+
+    $self->{e}->write_file('httpd.conf', <<"EOF" . $conf);
+ServerRoot $d
+DefaultRuntimeDir $d
+PidFile $d/httpd.pid
+Mutex file:$d default
+ErrorLog $d/apache-error.log
+LogLevel warn
+ServerName localhost
+User nobody
+Group nogroup
+$load
+EOF
+
+    $self->spawn('apache', 'apache.log', $APACHE, '-f', "$d/httpd.conf",
+                 '-DFOREGROUND');
+}
+
+
 # wait until something in namespace s accepts on 127.0.0.1:$port
 sub wait_port {
     my ($self, $port, $name, $timeout) = @_;
@@ -137,7 +170,8 @@ sub wait_port {
 }
 
 
-# an HTTP/1.0 request inside namespace s: (status, headers, body)
+# an HTTP/1.0 request to 127.0.0.1:$port inside namespace s (or to
+# $h{addr}:$port from namespace $h{ns}): (status, headers, body)
 sub http {
     my ($self, $port, $method, $path, %h) = @_;
 
@@ -151,8 +185,9 @@ sub http {
         . 'PeerAddr => $ARGV[0], Timeout => 5) or die "connect: $!\n";'
         . ' print $s pack("H*", $ARGV[1]); local $/; print <$s>;';
 
-    open(my $fh, '-|', 'ip', 'netns', 'exec', $self->{e}->nsname('s'),
-         'perl', '-e', $script, "127.0.0.1:$port", unpack('H*', $head))
+    open(my $fh, '-|', 'ip', 'netns', 'exec',
+         $self->{e}->nsname($h{ns} // 's'), 'perl', '-e', $script,
+         ($h{addr} // '127.0.0.1') . ":$port", unpack('H*', $head))
         or die "ip netns exec: $!";
     local $/;
     my $r = <$fh> // '';
@@ -162,6 +197,43 @@ sub http {
     my ($status) = ($top // '') =~ m{^HTTP/1\.\d (\d{3})};
 
     return ($status // 0, $top // '', $body // '');
+}
+
+
+# a websocket handshake from namespace $n to $addr:$port$path with extra
+# headers, held open for $secs; the response head lands in $name.log
+sub raw_ws {
+    my ($self, $name, $n, $hostport, $path, $headers, $secs) = @_;
+
+    my $head = "GET $path HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        . "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    $head .= "$_: $headers->{$_}\r\n" for sort keys %$headers;
+    $head .= "\r\n";
+
+    my $script = 'use IO::Socket::INET; $| = 1; my $s = IO::Socket::INET->new('
+        . 'PeerAddr => $ARGV[0], Timeout => 5) or die "connect: $!\n";'
+        . ' print $s pack("H*", $ARGV[1]); my $r = "";'
+        . ' while ($r !~ /\r\n\r\n/) { sysread($s, $r, 4096, length $r)'
+        . ' or last } print $r; sleep $ARGV[2];';
+
+    my $e = $self->{e};
+    my $pid = fork() // die "fork: $!";
+
+    if ($pid == 0) {
+        open STDOUT, '>', "$e->{dir}/$name.log" or POSIX::_exit(127);
+        open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
+        exec('ip', 'netns', 'exec', $e->nsname($n), 'perl', '-e', $script,
+             $hostport, unpack('H*', $head), $secs || 10)
+            or POSIX::_exit(127);
+    }
+
+    $self->{procs}{$name} = { pid => $pid, log => "$name.log" };
+
+    my $end = time() + 5;
+    sleep(0.05) while time() < $end && $e->read_file("$name.log") !~ /\r\n\r\n/;
+
+    return $e->read_file("$name.log");
 }
 
 
