@@ -138,6 +138,13 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
          * (measured: half the wss:// throughput)
          */
         SSL_clear_mode(c->ssl->connection, SSL_MODE_RELEASE_BUFFERS);
+
+        /*
+         * a flooded frame is written from the buffer every peer shares;
+         * when SSL_write() must be retried, the same bytes come from the
+         * peer's own queue (which may slide too), at another address
+         */
+        SSL_set_mode(c->ssl->connection, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     }
 #endif
 
