@@ -17,6 +17,7 @@
 #include "vpnws_switch.h"
 #include "vpnws_vnet.h"
 #include "vpnws_gso.h"
+#include "vpnws_policy.h"
 
 
 #define NGX_HTTP_VPNWS_MAX_WORKERS  NGX_MAX_PROCESSES
@@ -54,6 +55,10 @@ typedef struct {
     size_t                      user_len;
     u_char                     *dn;
     size_t                      dn_len;
+    /* what the configuration granted, for the status */
+    vpnws_rate_t                rate;
+    unsigned                    granted:1;  /* bridge mode granted */
+    unsigned                    pinned:1;   /* mac given, not chosen */
 } ngx_http_vpnws_slot_t;
 
 
@@ -100,6 +105,8 @@ struct ngx_http_vpnws_switch_s {
     ngx_str_t                   tap_exec;   /* NUL-terminated */
     unsigned                    tap_bridge:1;
     unsigned                    offload;    /* VPNWS_OFFLOAD_* granted */
+    ngx_uint_t                  guards;     /* VPNWS_GUARD_* */
+    ngx_uint_t                  guards_set; /* set one by one */
     int                        *tap_fds;    /* a queue per worker (master) */
 
     /* this worker's view */
@@ -145,6 +152,8 @@ struct ngx_http_vpnws_peer_s {
     unsigned                    closing:1;  /* finish writing, then close */
     unsigned                    done:1;     /* finalized */
     unsigned                    pinged:1;
+    unsigned                    paused:1;   /* rate: not reading */
+    ngx_event_t                 resume;     /* rate: read again */
 };
 
 
@@ -155,9 +164,30 @@ typedef struct {
 } ngx_http_vpnws_main_conf_t;
 
 
+/* the vpnws_* policy directives, evaluated once at the upgrade */
+typedef struct {
+    ngx_http_complex_value_t   *sw_name;    /* vpnws $var */
+    ngx_http_complex_value_t   *bridge;
+    ngx_http_complex_value_t   *mac;
+    ngx_http_complex_value_t   *ip;
+    ngx_http_complex_value_t   *user;
+    ngx_http_complex_value_t   *rate;
+    ngx_uint_t                  peers_per_user;
+} ngx_http_vpnws_policy_conf_t;
+
+
+/* the decisions for one upgrade */
+typedef struct {
+    ngx_http_vpnws_switch_t    *sw;
+    vpnws_policy_t              policy;
+    ngx_str_t                   user;
+} ngx_http_vpnws_grant_t;
+
+
 typedef struct {
     ngx_http_vpnws_switch_t    *sw;         /* vpnws */
     ngx_http_vpnws_switch_t    *status;     /* vpnws_status */
+    ngx_http_vpnws_policy_conf_t  policy;
 } ngx_http_vpnws_loc_conf_t;
 
 
@@ -276,11 +306,27 @@ void ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
 void ngx_http_vpnws_tap_announce(ngx_http_vpnws_switch_t *sw,
     vpnws_port_state_t *src);
 
+/* policy */
+void ngx_http_vpnws_policy_create(ngx_http_vpnws_policy_conf_t *pc);
+void ngx_http_vpnws_policy_merge(ngx_http_vpnws_policy_conf_t *prev,
+    ngx_http_vpnws_policy_conf_t *conf);
+ngx_int_t ngx_http_vpnws_policy_init(ngx_conf_t *cf);
+char *ngx_http_vpnws_policy_switch(ngx_conf_t *cf,
+    ngx_http_vpnws_loc_conf_t *vlcf, ngx_str_t *value);
+vpnws_refusal_t ngx_http_vpnws_grant(ngx_http_request_t *r,
+    ngx_http_vpnws_loc_conf_t *vlcf, vpnws_upgrade_out_t *up,
+    ngx_http_vpnws_grant_t *g);
+vpnws_refusal_t ngx_http_vpnws_grant_seat(ngx_http_request_t *r,
+    ngx_http_vpnws_loc_conf_t *vlcf, ngx_http_vpnws_grant_t *g,
+    ngx_http_vpnws_slot_t *slot);
+
 /* variables */
 ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);
 
 /* status */
 ngx_int_t ngx_http_vpnws_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpnws_kill(ngx_http_vpnws_switch_t *sw, ngx_uint_t worker,
+    uint32_t slot, uint32_t id);
 
 /* upgrade */
 ngx_int_t ngx_http_vpnws_handler(ngx_http_request_t *r);

@@ -16,6 +16,8 @@ static char *ngx_http_vpnws_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vpnws_location(ngx_conf_t *cf,
     ngx_http_vpnws_loc_conf_t *vlcf, ngx_http_vpnws_switch_t **swp);
+static char *ngx_http_vpnws_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_vpnws_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_vpnws_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vpnws_exit_process(ngx_cycle_t *cycle);
@@ -44,13 +46,55 @@ static ngx_command_t  ngx_http_vpnws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpnws_bridge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpnws_loc_conf_t, policy.bridge),
+      NULL },
+
+    { ngx_string("vpnws_mac"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpnws_loc_conf_t, policy.mac),
+      NULL },
+
+    { ngx_string("vpnws_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpnws_loc_conf_t, policy.ip),
+      NULL },
+
+    { ngx_string("vpnws_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpnws_loc_conf_t, policy.user),
+      NULL },
+
+    { ngx_string("vpnws_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_vpnws_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpnws_peers_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpnws_loc_conf_t, policy.peers_per_user),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_vpnws_module_ctx = {
     ngx_http_vpnws_add_variables,          /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_vpnws_policy_init,            /* postconfiguration */
 
     ngx_http_vpnws_create_main_conf,       /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -103,14 +147,95 @@ ngx_http_vpnws_create_main_conf(ngx_conf_t *cf)
 static void *
 ngx_http_vpnws_create_loc_conf(ngx_conf_t *cf)
 {
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_vpnws_loc_conf_t));
+    ngx_http_vpnws_loc_conf_t  *vlcf;
+
+    vlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vpnws_loc_conf_t));
+    if (vlcf == NULL) {
+        return NULL;
+    }
+
+    ngx_http_vpnws_policy_create(&vlcf->policy);
+
+    return vlcf;
 }
 
 
 static char *
 ngx_http_vpnws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
-    /* content handlers are per location: nothing is inherited */
+    ngx_http_vpnws_loc_conf_t *prev = parent;
+    ngx_http_vpnws_loc_conf_t *conf = child;
+
+    /* content handlers are per location; the policy is inherited */
+    ngx_http_vpnws_policy_merge(&prev->policy, &conf->policy);
+
+    return NGX_CONF_OK;
+}
+
+
+/* "vpnws_rate 10m burst=1m flood=100": one value, checked if constant */
+static char *
+ngx_http_vpnws_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpnws_loc_conf_t *vlcf = conf;
+
+    u_char                            *p;
+    ngx_str_t                         *value, all;
+    ngx_uint_t                         i;
+    const char                        *err;
+    vpnws_rate_t                       rate;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (vlcf->policy.rate != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    all.len = cf->args->nelts - 2;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        all.len += value[i].len;
+    }
+
+    all.data = ngx_pnalloc(cf->pool, all.len);
+    if (all.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = all.data;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+
+        if (i + 1 < cf->args->nelts) {
+            *p++ = ' ';
+        }
+    }
+
+    vlcf->policy.rate = ngx_palloc(cf->pool,
+                                   sizeof(ngx_http_complex_value_t));
+    if (vlcf->policy.rate == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &all;
+    ccv.complex_value = vlcf->policy.rate;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (vlcf->policy.rate->lengths == NULL
+        && vpnws_rate_parse((char *) all.data, all.len, &rate, &err) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid vpnws_rate \"%V\": %s", &all, err);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -121,9 +246,22 @@ ngx_http_vpnws(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_vpnws_loc_conf_t *vlcf = conf;
 
     char                      *rv;
+    ngx_str_t                 *value;
     ngx_http_core_loc_conf_t  *clcf;
 
-    rv = ngx_http_vpnws_location(cf, vlcf, &vlcf->sw);
+    value = cf->args->elts;
+
+    if (vlcf->sw == NULL && vlcf->status == NULL
+        && vlcf->policy.sw_name == NULL
+        && ngx_http_script_variables_count(&value[1]))
+    {
+        rv = ngx_http_vpnws_policy_switch(cf, vlcf, &value[1]);
+
+    } else {
+        rv = (vlcf->policy.sw_name) ? "is duplicate"
+                                    : ngx_http_vpnws_location(cf, vlcf,
+                                                              &vlcf->sw);
+    }
 
     if (rv != NGX_CONF_OK) {
         return rv;

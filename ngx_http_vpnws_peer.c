@@ -12,6 +12,8 @@
 
 
 static void ngx_http_vpnws_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_vpnws_pause(ngx_http_vpnws_peer_t *p);
+static void ngx_http_vpnws_resume(ngx_event_t *ev);
 static void ngx_http_vpnws_write_handler(ngx_event_t *wev);
 static ngx_int_t ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p,
     u_char *buf, size_t len);
@@ -105,6 +107,10 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     p->reader.max_payload = offload ? ngx_http_vpnws_msg_max(sw)
                                     : sw->conf.max_frame;
     p->last_rx = ngx_current_msec;
+    p->resume.handler = ngx_http_vpnws_resume;
+    p->resume.data = p;
+    p->resume.log = c->log;
+    p->resume.cancelable = 1;
 
     ngx_http_set_ctx(r, p, ngx_http_vpnws_module);
 
@@ -210,10 +216,40 @@ ngx_http_vpnws_timer(ngx_http_vpnws_peer_t *p)
 }
 
 
+/* over its rate or flood limit: 1 if the peer is not read for a while */
+static ngx_int_t
+ngx_http_vpnws_pause(ngx_http_vpnws_peer_t *p)
+{
+    ngx_msec_t  wait;
+
+    wait = (ngx_msec_t) vpnws_limit_wait(&p->state.limit, ngx_current_msec);
+
+    if (wait == 0) {
+        return 0;
+    }
+
+    p->paused = 1;
+    ngx_add_timer(&p->resume, wait);
+
+    return 1;
+}
+
+
+static void
+ngx_http_vpnws_resume(ngx_event_t *ev)
+{
+    ngx_http_vpnws_peer_t *p = ev->data;
+
+    p->paused = 0;
+    ngx_http_vpnws_read_handler(p->connection->read);
+    ngx_http_run_posted_requests(p->connection);
+}
+
+
 static void
 ngx_http_vpnws_read_handler(ngx_event_t *rev)
 {
-    size_t                    have, cap;
+    size_t                    have, cap, room;
     ssize_t                   n;
     u_char                   *buf;
     ngx_uint_t                rounds;
@@ -267,6 +303,11 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         return;
     }
 
+    if (p->paused) {
+        /* over its rate: the resume timer reads on */
+        return;
+    }
+
     for (rounds = 0; rounds < NGX_HTTP_VPNWS_READ_ROUNDS; rounds++) {
 
         if (p->in) {
@@ -280,7 +321,17 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
             cap = ngx_http_vpnws_rbuf_size;
         }
 
-        n = c->recv(c, buf + have, cap - have);
+        room = cap - have;
+
+        if (vpnws_limit_on(&p->state.limit)) {
+            room = vpnws_limit_room(&p->state.limit, ngx_current_msec, room);
+
+            if (room == 0) {
+                break;
+            }
+        }
+
+        n = c->recv(c, buf + have, room);
 
         if (n == NGX_AGAIN) {
             break;
@@ -296,6 +347,7 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
 
         p->slot->rx += n;
         p->last_rx = ngx_current_msec;
+        vpnws_limit_charge(&p->state.limit, n);
 
         if (ngx_http_vpnws_consume(p, buf, have + n) != NGX_OK) {
             return;
@@ -306,7 +358,10 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (rounds == NGX_HTTP_VPNWS_READ_ROUNDS && rev->ready) {
+    if (vpnws_limit_on(&p->state.limit) && ngx_http_vpnws_pause(p)) {
+        /* its TCP backs off while nothing is read */
+
+    } else if (rounds == NGX_HTTP_VPNWS_READ_ROUNDS && rev->ready) {
         /* let other peers run before reading more */
         ngx_post_event(rev, &ngx_posted_events);
     }
@@ -603,6 +658,10 @@ ngx_http_vpnws_cleanup(void *data)
 
     sw = p->sw;
     p->done = 1;
+
+    if (p->resume.timer_set) {
+        ngx_del_timer(&p->resume);
+    }
 
     if (p->is_dirty) {
         ngx_queue_remove(&p->dirty);

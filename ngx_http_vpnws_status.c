@@ -20,6 +20,10 @@ static ngx_int_t ngx_http_vpnws_status_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 static ngx_int_t ngx_http_vpnws_status_kill(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_str_t *arg);
+static ngx_int_t ngx_http_vpnws_status_kill_user(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw, ngx_str_t *arg);
+static ngx_int_t ngx_http_vpnws_status_not_allowed(ngx_http_request_t *r,
+    ngx_uint_t kill);
 static ngx_int_t ngx_http_vpnws_status_list(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw);
 static ngx_int_t ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
@@ -31,12 +35,19 @@ static ngx_int_t ngx_http_vpnws_status_send_type(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_vpnws_status_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                   rc;
-    ngx_str_t                   arg;
+    ngx_int_t                   rc, kill, kill_user;
+    ngx_str_t                   arg, user;
     ngx_http_vpnws_loc_conf_t  *vlcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+    kill = ngx_http_arg(r, (u_char *) "kill", 4, &arg) == NGX_OK;
+    kill_user = ngx_http_arg(r, (u_char *) "kill_user", 9, &user) == NGX_OK;
+
+    /* a prefetch or a cross-site link must not cut peers: kills are POST */
+    if (kill || kill_user
+        ? r->method != NGX_HTTP_POST
+        : !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        return ngx_http_vpnws_status_not_allowed(r, kill || kill_user);
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -47,8 +58,12 @@ ngx_http_vpnws_status_handler(ngx_http_request_t *r)
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpnws_module);
 
-    if (ngx_http_arg(r, (u_char *) "kill", 4, &arg) == NGX_OK) {
+    if (kill) {
         return ngx_http_vpnws_status_kill(r, vlcf->status, &arg);
+    }
+
+    if (kill_user) {
+        return ngx_http_vpnws_status_kill_user(r, vlcf->status, &user);
     }
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &arg) == NGX_OK) {
@@ -80,7 +95,6 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     ngx_uint_t                 i, found, worker, gen;
     ngx_http_vpnws_slot_t     *slot;
     ngx_http_vpnws_shctx_t    *sh;
-    ngx_http_vpnws_ipc_hdr_t   hdr;
 
     static u_char  ok[] = "{\"status\":\"ok\"}\n";
     static u_char  notfound[] = "{\"status\":\"not found\"}\n";
@@ -121,31 +135,13 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
                                           sizeof(notfound) - 1);
     }
 
-    if (gen != sw->gen || worker == NGX_HTTP_VPNWS_TAP_WORKER) {
+    if (gen != sw->gen
+        || ngx_http_vpnws_kill(sw, worker, (uint32_t) i, (uint32_t) id)
+           != NGX_OK)
+    {
         /* the tap is the switch's own; old workers are leaving anyway */
         return ngx_http_vpnws_status_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           busy, sizeof(busy) - 1);
-    }
-
-    if (worker == ngx_worker) {
-        ngx_http_vpnws_peer_kill(sw, (uint32_t) i, (uint32_t) id,
-                                 VPNWS_WS_CLOSE_POLICY);
-        ngx_http_vpnws_flush_dirty();
-
-    } else {
-        ngx_memzero(&hdr, sizeof(hdr));
-        hdr.type = NGX_HTTP_VPNWS_IPC_KILL;
-        hdr.sw = (uint16_t) sw->index;
-        hdr.dst_slot = (uint32_t) i;
-        hdr.dst_id = (uint32_t) id;
-
-        if (ngx_http_vpnws_ipc_send(worker, &hdr, NULL, 0) != NGX_OK) {
-            return ngx_http_vpnws_status_send(r,
-                                          NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          busy, sizeof(busy) - 1);
-        }
-
-        ngx_http_vpnws_ipc_flush();
     }
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
@@ -155,12 +151,155 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
 }
 
 
+/* close a peer on whichever worker holds it; the tap is not a peer */
+ngx_int_t
+ngx_http_vpnws_kill(ngx_http_vpnws_switch_t *sw, ngx_uint_t worker,
+    uint32_t slot, uint32_t id)
+{
+    ngx_http_vpnws_ipc_hdr_t  hdr;
+
+    if (worker == NGX_HTTP_VPNWS_TAP_WORKER) {
+        return NGX_DECLINED;
+    }
+
+    if (worker == ngx_worker) {
+        ngx_http_vpnws_peer_kill(sw, slot, id, VPNWS_WS_CLOSE_POLICY);
+        ngx_http_vpnws_flush_dirty();
+        return NGX_OK;
+    }
+
+    ngx_memzero(&hdr, sizeof(hdr));
+    hdr.type = NGX_HTTP_VPNWS_IPC_KILL;
+    hdr.sw = (uint16_t) sw->index;
+    hdr.dst_slot = slot;
+    hdr.dst_id = id;
+
+    if (ngx_http_vpnws_ipc_send(worker, &hdr, NULL, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_vpnws_ipc_flush();
+
+    return NGX_OK;
+}
+
+
+/* ?kill_user=NAME (URL-escaped): every peer of that identity */
+static ngx_int_t
+ngx_http_vpnws_status_kill_user(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw, ngx_str_t *arg)
+{
+    u_char                  *dst, *src, *out;
+    uint32_t                 ids[64], slots[64];
+    ngx_str_t                user;
+    ngx_uint_t               i, n, start, killed, workers[64];
+    ngx_http_vpnws_slot_t   *slot;
+    ngx_http_vpnws_shctx_t  *sh;
+
+    static u_char  notfound[] = "{\"status\":\"not found\"}\n";
+
+    user.data = ngx_pnalloc(r->pool, arg->len + 1);
+    if (user.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst = user.data;
+    src = arg->data;
+    ngx_unescape_uri(&dst, &src, arg->len, 0);
+    user.len = dst - user.data;
+
+    sh = sw->sh;
+    killed = 0;
+
+    /* in rounds of 64: a kill must not run under the zone's lock */
+    for (start = 0; start < sh->nslots; start = i) {
+        n = 0;
+
+        ngx_shmtx_lock(&sw->shpool->mutex);
+
+        for (i = start; i < sh->nslots && n < 64; i++) {
+            slot = &sh->slots[i];
+
+            if (slot->id && slot->gen == sw->gen && slot->user
+                && slot->user_len == user.len
+                && ngx_memcmp(slot->user, user.data, user.len) == 0
+                && slot->worker != NGX_HTTP_VPNWS_TAP_WORKER)
+            {
+                ids[n] = slot->id;
+                slots[n] = (uint32_t) i;
+                workers[n] = slot->worker;
+                n++;
+            }
+        }
+
+        ngx_shmtx_unlock(&sw->shpool->mutex);
+
+        for (i = 0; i < n; i++) {
+            if (ngx_http_vpnws_kill(sw, workers[i], slots[i], ids[i])
+                == NGX_OK)
+            {
+                killed++;
+            }
+        }
+    }
+
+    if (killed == 0) {
+        return ngx_http_vpnws_status_send(r, NGX_HTTP_NOT_FOUND, notfound,
+                                          sizeof(notfound) - 1);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "vpnws_switch \"%V\": %ui peers of user \"%V\" killed",
+                  &sw->name, killed, &user);
+
+    out = ngx_pnalloc(r->pool, 64);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_sprintf(out, "{\"status\":\"ok\",\"killed\":%ui}\n", killed)
+        - out;
+
+    return ngx_http_vpnws_status_send(r, NGX_HTTP_OK, out, n);
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_status_not_allowed(ngx_http_request_t *r, ngx_uint_t kill)
+{
+    ngx_table_elt_t  *h;
+
+    static u_char  body[] = "{\"status\":\"error\",\"error\":"
+                            "\"kill and kill_user need POST\"}\n";
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+
+    if (kill) {
+        ngx_str_set(&h->value, "POST");
+
+    } else {
+        ngx_str_set(&h->value, "GET, HEAD");
+    }
+
+    (void) ngx_http_discard_request_body(r);
+
+    return ngx_http_vpnws_status_send(r, NGX_HTTP_NOT_ALLOWED, body,
+                                      sizeof(body) - 1);
+}
+
+
 static ngx_int_t
 ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 {
     size_t                         len;
     u_char                        *buf, *p;
-    uint32_t                       i, k, n, local, remote, *index;
+    uint32_t                       i, k, n, local, remote, learned, *index;
     uint64_t                       drops[VPNWS_DROP_MAX];
     vpnws_json_peer_t              jp;
     vpnws_mac_entry_t             *e;
@@ -253,6 +392,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
     }
 
     k = sh->table.count;
+    learned = sh->table.learned;
 
     /* several hosts: the MACs behind the tap are other hosts' stations */
     remote = 0;
@@ -277,6 +417,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.user_len = peers[i].slot.user_len;
         jp.dn_len = peers[i].slot.dn_len;
         jp.nmacs = peers[i].nmacs;
+        jp.sw_len = sw->name.len;
         len += vpnws_json_peer_max(&jp) + 2;
     }
 
@@ -287,8 +428,10 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
     p = ngx_sprintf(buf, "{\"status\":\"ok\",\"switch\":\"%V\","
                     "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,"
-                    "\"local_peers\":%uD,\"remote_macs\":%uD,",
-                    &sw->name, sw->max_peers, k, sw->max_macs, local, remote);
+                    "\"local_peers\":%uD,\"remote_macs\":%uD,"
+                    "\"macs_bridged\":%uD,\"bridged_max\":%uD,",
+                    &sw->name, sw->max_peers, k, sw->max_macs, local, remote,
+                    learned, sw->conf.bridged_macs);
 
     p = (u_char *) vpnws_json_drops((char *) p, drops);
 
@@ -322,6 +465,11 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.worker = (slot->worker == NGX_HTTP_VPNWS_TAP_WORKER)
                     ? -1 : slot->worker;
         jp.pid = (int32_t) slot->pid;
+        jp.rate = &slot->rate;
+        jp.sw = sw->name.data;
+        jp.sw_len = sw->name.len;
+        jp.granted = slot->granted;
+        jp.pinned = slot->pinned;
 
         if (i) {
             *p++ = ',';

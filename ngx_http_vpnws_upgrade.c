@@ -13,7 +13,8 @@ static vpnws_refusal_t ngx_http_vpnws_validate(ngx_http_request_t *r,
     vpnws_upgrade_in_t *in, vpnws_upgrade_out_t *out);
 static ngx_http_vpnws_slot_t *ngx_http_vpnws_join(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, vpnws_port_state_t *state,
-    vpnws_upgrade_out_t *up, vpnws_refusal_t *refusal);
+    vpnws_upgrade_out_t *up, vpnws_policy_t *policy,
+    vpnws_refusal_t *refusal);
 static void ngx_http_vpnws_describe(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot);
 static ngx_int_t ngx_http_vpnws_accept(ngx_http_request_t *r,
@@ -46,10 +47,10 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
     vpnws_upgrade_out_t         up;
     ngx_http_vpnws_slot_t      *slot;
     ngx_http_vpnws_switch_t    *sw;
+    ngx_http_vpnws_grant_t      g;
     ngx_http_vpnws_loc_conf_t  *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpnws_module);
-    sw = vlcf->sw;
 
     if (r != r->main) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -63,9 +64,31 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         return ngx_http_vpnws_refuse(r, refusal);
     }
 
-    slot = ngx_http_vpnws_join(r, sw, &state, &up, &refusal);
+    /* what the server grants (src/vpnws_policy.c) */
+    refusal = ngx_http_vpnws_grant(r, vlcf, &up, &g);
+
+    if (refusal != VPNWS_UPGRADE_OK) {
+        return ngx_http_vpnws_refuse(r, refusal);
+    }
+
+    sw = g.sw;
+
+    slot = ngx_http_vpnws_join(r, sw, &state, &up, &g.policy, &refusal);
 
     if (slot == NULL) {
+        return ngx_http_vpnws_refuse(r, refusal);
+    }
+
+    refusal = ngx_http_vpnws_grant_seat(r, vlcf, &g, slot);
+
+    if (refusal != VPNWS_UPGRADE_OK) {
+        ngx_http_vpnws_switch_ctx(sw, &ctx);
+        ngx_shmtx_lock(&sw->shpool->mutex);
+        vpnws_switch_port_gone(&ctx, &state);
+        ngx_shmtx_unlock(&sw->shpool->mutex);
+
+        ngx_http_vpnws_slot_free(sw, slot);
+
         return ngx_http_vpnws_refuse(r, refusal);
     }
 
@@ -105,6 +128,9 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         /* the peer's pool cleanup releases the slot */
         return NGX_ERROR;
     }
+
+    ((ngx_http_vpnws_peer_t *) ngx_http_get_module_ctx(r,
+                                   ngx_http_vpnws_module))->user = g.user;
 
     r->main->count++;
 
@@ -179,9 +205,10 @@ ngx_http_vpnws_validate(ngx_http_request_t *r, vpnws_upgrade_in_t *in,
 static ngx_http_vpnws_slot_t *
 ngx_http_vpnws_join(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     vpnws_port_state_t *state, vpnws_upgrade_out_t *up,
-    vpnws_refusal_t *refusal)
+    vpnws_policy_t *policy, vpnws_refusal_t *refusal)
 {
     ngx_int_t               rc;
+    vpnws_port_t            gone;
     vpnws_switch_ctx_t      ctx;
     ngx_http_vpnws_slot_t  *slot;
     char                    text[VPNWS_MAC_STR_LEN + 1];
@@ -203,14 +230,27 @@ ngx_http_vpnws_join(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     state->port.worker = (uint16_t) ngx_worker;
     state->port.flags = up->bridge ? VPNWS_PORT_BRIDGE : 0;
     vpnws_switch_join(state, up->ready);
+    vpnws_policy_apply(policy, state, ngx_current_msec);
     slot->flags = state->port.flags;
 
     if (up->has_mac && !up->bridge) {
         ngx_http_vpnws_switch_ctx(sw, &ctx);
 
         ngx_shmtx_lock(&sw->shpool->mutex);
-        rc = vpnws_switch_claim(&ctx, state, up->mac);
+        rc = vpnws_switch_claim_pinned(&ctx, state, up->mac, &gone);
         ngx_shmtx_unlock(&sw->shpool->mutex);
+
+        if (rc == 1) {
+            /* the MAC is this peer's by the configuration */
+            vpnws_mac_format(up->mac, text);
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpnws: MAC %s is given to this peer: closing "
+                          "peer %uD, which had chosen it", text,
+                          (uint32_t) gone.id);
+            (void) ngx_http_vpnws_kill(sw, gone.worker, gone.slot,
+                                       (uint32_t) gone.id);
+            rc = 0;
+        }
 
         if (rc != 0) {
             ngx_http_vpnws_slot_free(sw, slot);
@@ -245,22 +285,9 @@ static void
 ngx_http_vpnws_describe(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     ngx_http_vpnws_slot_t *slot)
 {
-    ngx_str_t  user;
-
+    /* the user is the grant's (ngx_http_vpnws_grant_seat) */
     (void) ngx_sock_ntop(r->connection->sockaddr, r->connection->socklen,
                          slot->addr, NGX_HTTP_VPNWS_ADDR_LEN - 1, 0);
-
-    if (ngx_http_auth_basic_user(r) == NGX_OK) {
-        user = r->headers_in.user;
-
-        ngx_shmtx_lock(&sw->shpool->mutex);
-        slot->user = ngx_slab_alloc_locked(sw->shpool, user.len + 1);
-        if (slot->user) {
-            ngx_memcpy(slot->user, user.data, user.len);
-            slot->user_len = user.len;
-        }
-        ngx_shmtx_unlock(&sw->shpool->mutex);
-    }
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {

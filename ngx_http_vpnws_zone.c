@@ -11,6 +11,8 @@ static ngx_int_t ngx_http_vpnws_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static char *ngx_http_vpnws_switch_param(ngx_conf_t *cf,
     ngx_http_vpnws_switch_t *sw, ngx_str_t *value);
+static char *ngx_http_vpnws_switch_policy(ngx_conf_t *cf,
+    ngx_http_vpnws_switch_t *sw);
 static int ngx_http_vpnws_alive(const vpnws_mac_entry_t *e);
 static int ngx_http_vpnws_dead_match(const vpnws_mac_entry_t *e, void *data);
 static void ngx_http_vpnws_expire_handler(ngx_event_t *ev);
@@ -108,6 +110,8 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sw->conf.multicast = 1;
     sw->conf.isolation = 0;
     sw->offload = VPNWS_OFFLOAD_ALL;
+    sw->conf.bridged_macs = (uint32_t) NGX_CONF_UNSET_UINT;
+    sw->guards = NGX_CONF_UNSET_UINT;
 
     size = NGX_HTTP_VPNWS_DEFAULT_SIZE;
 
@@ -148,6 +152,10 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vpnws_switch \"%V\": macs=%ui is less than "
                            "peers=%ui", name, sw->max_macs, sw->max_peers);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_vpnws_switch_policy(cf, sw) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -236,6 +244,7 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
     unsigned    flag;
     ngx_int_t   n;
     ngx_str_t   key, v;
+    ngx_uint_t  bit;
 
     eq = ngx_strlchr(value->data, value->data + value->len, '=');
 
@@ -250,6 +259,36 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
 
 #define is(name)  (key.len == sizeof(name) - 1                               \
                    && ngx_strncmp(key.data, name, key.len) == 0)
+
+    if (is("bridged_macs")) {
+        n = ngx_atoi(v.data, v.len);
+
+        if (n < 0 || n > 10000000) {
+            goto invalid;
+        }
+
+        sw->conf.bridged_macs = (uint32_t) n;
+        return NGX_CONF_OK;
+    }
+
+    if (is("dhcp_guard") || is("ra_guard") || is("ip_guard")) {
+
+        if (ngx_http_vpnws_parse_flag(&v, &flag) != NGX_OK) {
+            goto invalid;
+        }
+
+        bit = is("dhcp_guard") ? VPNWS_GUARD_DHCP
+              : is("ra_guard") ? VPNWS_GUARD_RA : VPNWS_GUARD_IP;
+
+        if (sw->guards == NGX_CONF_UNSET_UINT) {
+            sw->guards = 0;
+            sw->guards_set = 0;
+        }
+
+        sw->guards = flag ? (sw->guards | bit) : (sw->guards & ~bit);
+        sw->guards_set |= bit;
+        return NGX_CONF_OK;
+    }
 
     if (is("peers") || is("macs") || is("bridge_macs")) {
         n = ngx_atoi(v.data, v.len);
@@ -810,6 +849,7 @@ ngx_http_vpnws_switch_ctx(ngx_http_vpnws_switch_t *sw,
     /* monotonic: a clock stepped back must not age every MAC at once */
     vpnws_switch_ctx_init(ctx, &sw->conf, &sw->sh->table,
                           (uint32_t) (ngx_current_msec / 1000));
+    ctx->msec = ngx_current_msec;
     ctx->gen = sw->gen;
     ctx->owner = (int32_t) ngx_pid;
     ctx->bridges = (uint32_t) sw->sh->bridges;
@@ -825,4 +865,43 @@ void
 ngx_http_vpnws_count_drop(ngx_http_vpnws_switch_t *sw, vpnws_drop_t reason)
 {
     (void) ngx_atomic_fetch_add(&sw->sh->drops[reason], 1);
+}
+
+
+/*
+ * Bridges share macs= minus peers=, so that every ordinary peer finds its
+ * entry; the guards follow isolation= unless set one by one.
+ */
+static char *
+ngx_http_vpnws_switch_policy(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw)
+{
+    ngx_uint_t  room, guards;
+
+    room = sw->max_macs - sw->max_peers;
+
+    if (sw->conf.bridged_macs == (uint32_t) NGX_CONF_UNSET_UINT) {
+        sw->conf.bridged_macs = (uint32_t) (room ? room : 1);
+
+    } else if (sw->conf.bridged_macs > room) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vpnws_switch \"%V\": bridged_macs=%uD leaves "
+                           "ordinary peers less than peers=%ui entries "
+                           "(at most macs - peers = %ui)", &sw->name,
+                           sw->conf.bridged_macs, sw->max_peers, room);
+        return NGX_CONF_ERROR;
+    }
+
+    guards = sw->conf.isolation
+             ? VPNWS_GUARD_DHCP | VPNWS_GUARD_RA | VPNWS_GUARD_IP : 0;
+
+    if (sw->guards != NGX_CONF_UNSET_UINT) {
+        guards = (guards & ~sw->guards_set) | sw->guards;
+    }
+
+    sw->guards = guards;
+    sw->conf.dhcp_guard = (guards & VPNWS_GUARD_DHCP) ? 1 : 0;
+    sw->conf.ra_guard = (guards & VPNWS_GUARD_RA) ? 1 : 0;
+    sw->conf.ip_guard = (guards & VPNWS_GUARD_IP) ? 1 : 0;
+
+    return NGX_CONF_OK;
 }

@@ -69,15 +69,14 @@ vpnws_guard_arp(unsigned guards, vpnws_guard_state_t *g, const uint8_t *src,
         return VPNWS_GUARD_PASS;
     }
 
-    /* htype 1, ptype IPv4, hlen 6, plen 4, oper, sha, spa, tha, tpa */
-    if (len < 28) {
-        return VPNWS_GUARD_UNPARSED;
-    }
-
-    if (vpnws_guard_u16(p) != 1 || vpnws_guard_u16(p + 2) != VPNWS_ETH_P_IP
-        || p[4] != 6 || p[5] != 4)
+    /*
+     * htype 1, ptype IPv4, hlen 6, plen 4, oper, sha, spa, tha, tpa;
+     * anything else no host takes for ARP about IPv4 (junk passes)
+     */
+    if (len < 28 || vpnws_guard_u16(p) != 1
+        || vpnws_guard_u16(p + 2) != VPNWS_ETH_P_IP || p[4] != 6 || p[5] != 4)
     {
-        return VPNWS_GUARD_UNPARSED;
+        return VPNWS_GUARD_PASS;
     }
 
     if (memcmp(p + 8, src, 6) != 0) {
@@ -95,14 +94,15 @@ vpnws_guard_ip4(unsigned guards, vpnws_guard_state_t *g, const uint8_t *p,
     size_t                 hlen;
     vpnws_guard_verdict_t  v;
 
+    /* a header no IPv4 stack accepts is junk, not a threat: it passes */
     if (len < 20 || (p[0] >> 4) != 4) {
-        return VPNWS_GUARD_UNPARSED;
+        return VPNWS_GUARD_PASS;
     }
 
     hlen = (size_t) (p[0] & 0x0f) * 4;
 
     if (hlen < 20 || hlen > len) {
-        return VPNWS_GUARD_UNPARSED;
+        return VPNWS_GUARD_PASS;
     }
 
     v = vpnws_guard_source(guards, g, p + 12, VPNWS_GUARD_IP_SPOOF);
@@ -139,7 +139,8 @@ vpnws_guard_ip6(unsigned guards, const uint8_t *p, size_t len)
     }
 
     if (len < 40 || (p[0] >> 4) != 6) {
-        return VPNWS_GUARD_UNPARSED;
+        /* no IPv6 stack takes it */
+        return VPNWS_GUARD_PASS;
     }
 
     next = p[6];

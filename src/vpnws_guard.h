@@ -26,7 +26,7 @@ typedef enum {
     VPNWS_GUARD_ROUTER_ADV,
     VPNWS_GUARD_ARP_SPOOF,
     VPNWS_GUARD_IP_SPOOF,
-    VPNWS_GUARD_UNPARSED        /* a guarded protocol, truncated or opaque */
+    VPNWS_GUARD_UNPARSED        /* tags or an IPv6 chain it cannot follow */
 } vpnws_guard_verdict_t;
 
 

@@ -181,6 +181,15 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
         out += sprintf(out, ",\"pid\":%d", p->pid);
     }
 
+    if (p->rate) {
+        out += sprintf(out, ",\"switch\":\"");
+        out = vpnws_json_string(out, p->sw, p->sw_len);
+        out += sprintf(out, "\",\"bridge_granted\":%d,\"pinned\":%d,"
+                       "\"rate\":\"", p->granted ? 1 : 0, p->pinned ? 1 : 0);
+        out += vpnws_rate_format(p->rate, out);
+        *out++ = '"';
+    }
+
     *out++ = '}';
 
     return out;
@@ -190,7 +199,8 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
 size_t
 vpnws_json_peer_max(const vpnws_json_peer_t *p)
 {
-    return 512 + VPNWS_OFFLOAD_STR_LEN
+    return 512 + 64 + VPNWS_RATE_TEXT_LEN + VPNWS_OFFLOAD_STR_LEN
+           + vpnws_json_string_max(p->sw_len)
            + vpnws_json_string_max(strlen(p->addr))
            + vpnws_json_string_max(p->user_len)
            + vpnws_json_string_max(p->dn_len)

@@ -13,6 +13,7 @@
 
 #include "vpnws_mac.h"
 #include "vpnws_switch.h"
+#include "vpnws_limit.h"
 
 
 typedef struct {
@@ -36,6 +37,12 @@ typedef struct {
     uint64_t            queued;
     int32_t             worker;         /* < 0: not shown */
     int32_t             pid;            /* <= 0: not shown */
+    /* what the server granted; rate NULL: none of these shown */
+    const vpnws_rate_t *rate;
+    const uint8_t      *sw;             /* the switch's name */
+    size_t              sw_len;
+    unsigned            granted:1;      /* bridge mode granted */
+    unsigned            pinned:1;       /* MAC given by the server */
 } vpnws_json_peer_t;
 
 

@@ -7,26 +7,36 @@
 #include <strings.h>
 
 #include "vpnws_policy.h"
-#include "vpnws_guard.h"
+#include "vpnws_switch.h"
 
 
-static const char  *vpnws_policy_reasons[VPNWS_POLICY_MAX] = {
-    "granted",
-    "bridge mode is not granted to this peer",
-    "the bridge grant is neither on nor off",
-    "the MAC given to this peer is not a unicast MAC address",
-    "X-vpn-ws-MAC differs from the MAC given to this peer",
-    "the IPv4 address given to this peer is not a dotted quad",
-    "the rate given to this peer is invalid",
-    "the user name is longer than 256 bytes or has control characters",
-    "no user name, and peers are limited per user"
+/* each decision's refusal in the one table (src/vpnws_upgrade.c) */
+static const vpnws_refusal_t  vpnws_policy_refusals[VPNWS_POLICY_MAX] = {
+    VPNWS_UPGRADE_OK,
+    VPNWS_REFUSE_NOT_GRANTED,
+    VPNWS_REFUSE_POLICY_BRIDGE,
+    VPNWS_REFUSE_POLICY_MAC,
+    VPNWS_REFUSE_MAC_DIFFERS,
+    VPNWS_REFUSE_POLICY_IP,
+    VPNWS_REFUSE_POLICY_RATE,
+    VPNWS_REFUSE_POLICY_USER,
+    VPNWS_REFUSE_NO_USER
 };
+
+
+vpnws_refusal_t
+vpnws_policy_refusal(vpnws_policy_rc_t rc)
+{
+    return (rc < VPNWS_POLICY_MAX) ? vpnws_policy_refusals[rc]
+                                   : VPNWS_REFUSE_INTERNAL;
+}
 
 
 const char *
 vpnws_policy_reason(vpnws_policy_rc_t rc)
 {
-    return (rc < VPNWS_POLICY_MAX) ? vpnws_policy_reasons[rc] : "?";
+    return (rc < VPNWS_POLICY_MAX)
+           ? vpnws_refusal_info(vpnws_policy_refusals[rc])->reason : "?";
 }
 
 
@@ -65,22 +75,11 @@ vpnws_policy_flag(const char *s, size_t len)
 }
 
 
+/* any bytes: status and logs escape them; an auth module checked them */
 int
 vpnws_policy_user_valid(const char *s, size_t len)
 {
-    size_t  i;
-
-    if (len == 0 || len > VPNWS_USER_MAX) {
-        return -1;
-    }
-
-    for (i = 0; i < len; i++) {
-        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
-            return -1;
-        }
-    }
-
-    return 0;
+    return (s == NULL || len == 0 || len > VPNWS_USER_MAX) ? -1 : 0;
 }
 
 
@@ -193,4 +192,19 @@ vpnws_policy_decide(const vpnws_policy_in_t *in, vpnws_policy_t *out)
     }
 
     return VPNWS_POLICY_OK;
+}
+
+
+void
+vpnws_policy_apply(const vpnws_policy_t *p, vpnws_port_state_t *state,
+    uint64_t now)
+{
+    state->pinned = p->pinned;
+
+    if (p->has_ip4) {
+        memcpy(state->guard.ip4, p->ip4, 4);
+        state->guard.bound = 1;
+    }
+
+    vpnws_limit_init(&state->limit, &p->rate, now);
 }

@@ -13,6 +13,7 @@
 
 #include "vpnws_mac.h"
 #include "vpnws_limit.h"
+#include "vpnws_upgrade.h"
 
 
 #define VPNWS_USER_MAX          256
@@ -73,7 +74,16 @@ typedef enum {
 vpnws_policy_rc_t vpnws_policy_decide(const vpnws_policy_in_t *in,
     vpnws_policy_t *out);
 
-/* one line for the client and the log */
+struct vpnws_port_state_s;
+
+/* a granted port's state: its pin, its address, its limits */
+void vpnws_policy_apply(const vpnws_policy_t *p,
+    struct vpnws_port_state_s *state, uint64_t now);
+
+/* the refusal (status, log level, text) of a decision */
+vpnws_refusal_t vpnws_policy_refusal(vpnws_policy_rc_t rc);
+
+/* its text, for the client and the log */
 const char *vpnws_policy_reason(vpnws_policy_rc_t rc);
 
 /* 1 if the refusal is the server's bad value, not the client's ask */
@@ -82,7 +92,7 @@ int vpnws_policy_is_config_fault(vpnws_policy_rc_t rc);
 /* on/yes/1/true: 1, off/no/0/false or empty: 0, else -1 (any case) */
 int vpnws_policy_flag(const char *s, size_t len);
 
-/* a user name: 1..VPNWS_USER_MAX bytes, no control characters; 0 or -1 */
+/* a user name: 1..VPNWS_USER_MAX bytes; 0 or -1 */
 int vpnws_policy_user_valid(const char *s, size_t len);
 
 

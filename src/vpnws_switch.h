@@ -105,7 +105,7 @@ typedef struct {
 
 
 /* per source port state, kept by the host that reads the port's frames */
-typedef struct {
+typedef struct vpnws_port_state_s {
     vpnws_port_t    port;
     uint8_t         mac[VPNWS_MAC_LEN];  /* its one MAC; bridge: first */
     unsigned        has_mac:1;

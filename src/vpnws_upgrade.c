@@ -51,6 +51,7 @@ static const char * const  vpnws_hdr_none[] = { NULL };
 
 
 #define VPNWS_400  400, "400 Bad Request"
+#define VPNWS_403  403, "403 Forbidden"
 #define VPNWS_426  426, "426 Upgrade Required"
 #define VPNWS_503  503, "503 Service Unavailable"
 
@@ -85,6 +86,30 @@ static const vpnws_refusal_info_t  vpnws_refusals[VPNWS_REFUSE_MAX] = {
     { 409, "409 Conflict", VPNWS_LOG_WARN,
       "X-vpn-ws-MAC is in use by another peer", vpnws_hdr_none },
     { VPNWS_503, VPNWS_LOG_ERR, "the MAC table is full", vpnws_hdr_none },
+    /* a client asking for more than it was given: the operator's concern */
+    { VPNWS_403, VPNWS_LOG_WARN, "bridge mode is not granted to this peer",
+      vpnws_hdr_none },
+    /* a bad value from the configuration's variables: the operator's */
+    { VPNWS_403, VPNWS_LOG_ERR, "the bridge grant is neither on nor off",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR,
+      "the MAC given to this peer is not a unicast MAC address",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_WARN,
+      "X-vpn-ws-MAC differs from the MAC given to this peer",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR,
+      "the IPv4 address given to this peer is not a dotted quad",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR, "the rate given to this peer is invalid",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR, "the user name is longer than 256 bytes",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR,
+      "no user name, and peers are limited per user", vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_WARN, "too many peers for this user",
+      vpnws_hdr_none },
+    { VPNWS_403, VPNWS_LOG_ERR, "no such switch", vpnws_hdr_none },
     { 500, "500 Internal Server Error", VPNWS_LOG_ERR,
       "internal error (out of memory)", vpnws_hdr_none }
 };

@@ -42,6 +42,17 @@ typedef enum {
     VPNWS_REFUSE_SWITCH_FULL,       /* 503 every peer slot taken */
     VPNWS_REFUSE_MAC_TAKEN,         /* 409 another live peer has the MAC */
     VPNWS_REFUSE_TABLE_FULL,        /* 503 the MAC table is full */
+    /* the server's policy (src/vpnws_policy.c): 403 */
+    VPNWS_REFUSE_NOT_GRANTED,       /* bridge mode asked, not granted */
+    VPNWS_REFUSE_POLICY_BRIDGE,     /* the grant is not on or off */
+    VPNWS_REFUSE_POLICY_MAC,        /* the pinned MAC is no unicast MAC */
+    VPNWS_REFUSE_MAC_DIFFERS,       /* X-vpn-ws-MAC is not the pinned one */
+    VPNWS_REFUSE_POLICY_IP,         /* the pinned IPv4 is no dotted quad */
+    VPNWS_REFUSE_POLICY_RATE,       /* the rate does not parse */
+    VPNWS_REFUSE_POLICY_USER,       /* the user name is too long */
+    VPNWS_REFUSE_NO_USER,           /* per-user limit and no user */
+    VPNWS_REFUSE_USER_PEERS,        /* the user has its peers already */
+    VPNWS_REFUSE_NO_SWITCH,         /* the switch named is no switch */
     VPNWS_REFUSE_INTERNAL,          /* 500 out of memory, SHA-1 */
     VPNWS_REFUSE_MAX
 } vpnws_refusal_t;

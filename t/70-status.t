@@ -61,6 +61,7 @@ http {
             auth_basic_user_file %%PREFIX%%/htpasswd;
             access_log %%PREFIX%%/vpn.log vpn;
             vpnws sw;
+            vpnws_bridge on;
         }
 
         location /status {
@@ -79,7 +80,10 @@ sub auth {
 
 sub status {
     my ($query) = @_;
-    my $r = $t->http_get('/status' . ($query // ''));
+    my $q = $query // '';
+    # kills are POST only (t/27-policy-status.t checks that GET is 405)
+    my $r = $q =~ /kill/ ? $t->http_post("/status$q")
+                         : $t->http_get("/status$q");
     my ($head, $body) = split /\r\n\r\n/, $r, 2;
     my ($code) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
     return ($code // 0, $body // '', $head // '');

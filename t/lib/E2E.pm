@@ -181,6 +181,8 @@ sub nginx {
     my $http = $o{http} || '';
     my $server = $o{server} || '';
     my $loc = $o{loc} || '';
+    # bridge mode granted unless the test brings its own policy
+    my $grant = $o{grant} // 'vpnws_bridge on;';
     my $switch = $o{switch} || '';
 
     $self->write_file('nginx.conf', <<"EOF");
@@ -202,7 +204,7 @@ http {
         listen $PORT$lp;
         listen [::]:$PORT$lp;
         $server
-        location /vpn { vpnws office; $loc }
+        location /vpn { vpnws office; $grant $loc }
         location /status { vpnws_status office; }
     }
 }

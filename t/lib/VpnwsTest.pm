@@ -284,6 +284,9 @@ sub switch_conf {
     my $reuseport = $o{reuseport} ? ' reuseport' : '';
     my $http = $o{http} // '';
     my $server = $o{server} // '';
+    # suites of switching rules ask for bridge mode freely; the policy
+    # suites (t/25-* .. t/29-*) pass their own, or '' for the defaults
+    my $policy = $o{policy} // 'vpnws_bridge on;';
 
     return <<"EOF";
 %%TEST_GLOBALS%%
@@ -305,6 +308,7 @@ $http
 
         location /vpn {
             vpnws sw;
+            $policy
         }
 
         location /status {
@@ -800,7 +804,11 @@ sub http_get {
                                   Proto => 'tcp', Timeout => 5)
         or die "connect: $!\n";
 
-    $s->syswrite("GET $uri HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    my $method = $o{method} || 'GET';
+    my $len = $method eq 'POST' ? "Content-Length: 0\r\n" : '';
+    my $host = $o{host} || 'localhost';
+
+    $s->syswrite("$method $uri HTTP/1.0\r\nHost: $host\r\n$len\r\n");
 
     my $sel = IO::Select->new($s);
     my $buf = '';
@@ -815,6 +823,14 @@ sub http_get {
     close $s;
 
     return $buf;
+}
+
+
+# a kill through the status location: POST, as it must be
+sub http_post {
+    my ($self, $uri, %o) = @_;
+
+    return $self->http_get($uri, %o, method => 'POST');
 }
 
 
