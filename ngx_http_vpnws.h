@@ -153,6 +153,7 @@ struct ngx_http_vpnws_peer_s {
     unsigned                    done:1;     /* finalized */
     unsigned                    pinged:1;
     unsigned                    paused:1;   /* rate: not reading */
+    ngx_str_t                   user;       /* in r->pool: $vpnws_user */
     ngx_event_t                 resume;     /* rate: read again */
 };
 

@@ -192,7 +192,7 @@ ngx_http_vpnws_status_kill_user(ngx_http_request_t *r,
     u_char                  *dst, *src, *out;
     uint32_t                 ids[64], slots[64];
     ngx_str_t                user;
-    ngx_uint_t               i, n, start, killed, workers[64];
+    ngx_uint_t               i, k, n, start, killed, workers[64];
     ngx_http_vpnws_slot_t   *slot;
     ngx_http_vpnws_shctx_t  *sh;
 
@@ -234,8 +234,8 @@ ngx_http_vpnws_status_kill_user(ngx_http_request_t *r,
 
         ngx_shmtx_unlock(&sw->shpool->mutex);
 
-        for (i = 0; i < n; i++) {
-            if (ngx_http_vpnws_kill(sw, workers[i], slots[i], ids[i])
+        for (k = 0; k < n; k++) {
+            if (ngx_http_vpnws_kill(sw, workers[k], slots[k], ids[k])
                 == NGX_OK)
             {
                 killed++;

@@ -16,6 +16,7 @@ enum {
     NGX_HTTP_VPNWS_VAR_FRAMES_OUT,
     NGX_HTTP_VPNWS_VAR_DROPS,
     NGX_HTTP_VPNWS_VAR_SWITCH,
+    NGX_HTTP_VPNWS_VAR_USER,
     NGX_HTTP_VPNWS_VAR_CLOSE
 };
 
@@ -49,6 +50,9 @@ static ngx_http_variable_t  ngx_http_vpnws_vars[] = {
 
     { ngx_string("vpnws_switch"), NULL, ngx_http_vpnws_variable,
       NGX_HTTP_VPNWS_VAR_SWITCH, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpnws_user"), NULL, ngx_http_vpnws_variable,
+      NGX_HTTP_VPNWS_VAR_USER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpnws_close_code"), NULL, ngx_http_vpnws_variable,
       NGX_HTTP_VPNWS_VAR_CLOSE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -115,6 +119,20 @@ ngx_http_vpnws_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     case NGX_HTTP_VPNWS_VAR_SWITCH:
         v->len = peer->sw->name.len;
         v->data = peer->sw->name.data;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        return NGX_OK;
+
+    case NGX_HTTP_VPNWS_VAR_USER:
+
+        if (peer->user.len == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->len = peer->user.len;
+        v->data = peer->user.data;
         v->valid = 1;
         v->no_cacheable = 1;
         v->not_found = 0;
