@@ -170,6 +170,7 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         jp.user_len = q->user_len;
         jp.dn_len = q->dn_len;
         jp.nmacs = count[q->state.port.slot];
+        jp.sw_len = sizeof(VPNWSD_NAME) - 1;
         len += vpnws_json_peer_max(&jp) + 2;
     }
 
@@ -240,6 +241,11 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         jp.queued = q->out ? q->out_last - q->out_pos : 0;
         jp.worker = -1;
         jp.pid = 0;
+        jp.rate = &q->state.limit.conf;
+        jp.sw = (const uint8_t *) VPNWSD_NAME;
+        jp.sw_len = sizeof(VPNWSD_NAME) - 1;
+        jp.granted = q->granted;
+        jp.pinned = q->state.pinned;
 
         if (k++) {
             *p++ = ',';
@@ -272,7 +278,7 @@ nomem:
 void
 vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 {
-    int                         rc, head_only;
+    int                         rc, head_only, post;
     uint32_t                    id;
     const vpnws_uwsgi_var_t    *method, *qs;
 
@@ -280,14 +286,28 @@ vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
                                "\"kill needs a peer id\"}\n";
     static const char  not_allowed[] = "{\"status\":\"error\",\"error\":"
                                        "\"only GET and HEAD\"}\n";
+    static const char  kill_get[] = "{\"status\":\"error\",\"error\":"
+                                    "\"kill needs POST\"}\n";
 
     method = vpnws_uwsgi_get(pk, "REQUEST_METHOD");
     qs = vpnws_uwsgi_get(pk, "QUERY_STRING");
 
     head_only = method && method->value_len == 4
                 && memcmp(method->value, "HEAD", 4) == 0;
+    post = method && method->value_len == 4
+           && memcmp(method->value, "POST", 4) == 0;
 
-    if (method && !head_only
+    rc = vpnwsd_admin_kill_arg(qs, &id);
+
+    /* a prefetch or a cross-site link must not cut peers: kills are POST */
+    if (rc != 0 && !post) {
+        vpnwsd_log(VPNWSD_LOG_INFO, "admin: a kill needs POST");
+        vpnwsd_respond(c, "405 Not Allowed", "Allow: POST\r\n",
+                       vpnwsd_json_type, kill_get, sizeof(kill_get) - 1, 0);
+        return;
+    }
+
+    if (method && !head_only && !(post && rc != 0)
         && !(method->value_len == 3 && memcmp(method->value, "GET", 3) == 0))
     {
         vpnwsd_log(VPNWSD_LOG_ERR, "admin: method %.*s not allowed",
@@ -297,8 +317,6 @@ vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
                        sizeof(not_allowed) - 1, 0);
         return;
     }
-
-    rc = vpnwsd_admin_kill_arg(qs, &id);
 
     if (rc == -1) {
         vpnwsd_log(VPNWSD_LOG_ERR, "admin: invalid query \"%.*s\"",

@@ -15,6 +15,29 @@
 
 
 static uint8_t *
+vpnwsd_dup_str(const char *s, size_t len, size_t *out_len)
+{
+    uint8_t  *p;
+
+    *out_len = 0;
+
+    if (s == NULL || len == 0) {
+        return NULL;
+    }
+
+    p = malloc(len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+    *out_len = len;
+
+    return p;
+}
+
+
+static uint8_t *
 vpnwsd_dup(const vpnws_uwsgi_var_t *v, size_t *len)
 {
     uint8_t  *p;
@@ -69,17 +92,19 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     uint32_t                    i;
     unsigned int                mdlen;
     vpnws_refusal_t             refusal;
+    vpnws_policy_t              pol;
+    vpnws_port_t                gone;
+    vpnwsd_conn_t              *q;
     vpnws_switch_ctx_t          ctx;
     vpnws_upgrade_in_t          in;
     vpnws_upgrade_out_t         up;
-    const vpnws_uwsgi_var_t    *v, *addr, *user, *dn;
+    const vpnws_uwsgi_var_t    *v, *addr, *dn;
     char                        input[VPNWS_WS_KEY_MAX + VPNWS_WS_GUID_LEN];
     char                        accept[64], resp[256];
     char                        text[VPNWS_MAC_STR_LEN + 1];
     unsigned char               md[EVP_MAX_MD_SIZE];
 
     addr = vpnws_uwsgi_get(pk, "REMOTE_ADDR");
-    user = vpnws_uwsgi_get(pk, "REMOTE_USER");
     dn = vpnws_uwsgi_get(pk, "HTTPS_DN");
 
     if (dn == NULL) {
@@ -103,6 +128,11 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 
     refusal = vpnws_upgrade_check(&in, &up);
 
+    if (refusal == VPNWS_UPGRADE_OK) {
+        /* what the server grants (src/vpnws_policy.c) */
+        refusal = vpnwsd_policy(pk, &up, &pol);
+    }
+
     if (refusal != VPNWS_UPGRADE_OK) {
         vpnwsd_refuse(c, refusal);
         return;
@@ -115,6 +145,8 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     }
 
     vpnws_switch_join(&c->state, up.ready);
+    vpnws_policy_apply(&pol, &c->state, (uint64_t) vpnwsd.now);
+    c->granted = pol.granted;
 
     if (vpnwsd.npeers >= vpnwsd.max_peers) {
         vpnwsd_log(VPNWSD_LOG_ERR, "the switch is full (%u peers)",
@@ -133,7 +165,23 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
     if (up.has_mac && !up.bridge) {
         vpnwsd_switch_ctx(&ctx);
 
-        rc = vpnws_switch_claim(&ctx, &c->state, up.mac);
+        rc = vpnws_switch_claim_pinned(&ctx, &c->state, up.mac, &gone);
+
+        if (rc == 1) {
+            /* the MAC is this peer's by the configuration */
+            vpnws_mac_format(up.mac, text);
+            vpnwsd_log(VPNWSD_LOG_WARN, "MAC %s is given to this peer: "
+                       "closing peer %u, which had chosen it", text,
+                       (unsigned) gone.id);
+            q = vpnwsd_port_find(gone.id);
+
+            if (q && q->kind == VPNWSD_PEER) {
+                vpnwsd_peer_close(q, VPNWS_WS_CLOSE_POLICY,
+                                  "its MAC is given to another peer");
+            }
+
+            rc = 0;
+        }
 
         if (rc != 0) {
             vpnwsd_port_remove(c);
@@ -151,7 +199,7 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
         }
     }
 
-    c->user = vpnwsd_dup(user, &c->user_len);
+    c->user = vpnwsd_dup_str(pol.user, pol.user_len, &c->user_len);
     c->dn = vpnwsd_dup(dn, &c->dn_len);
 
     /* Sec-WebSocket-Accept: base64(SHA-1(key + GUID)) */

@@ -182,6 +182,12 @@ vpnwsd_loop_run(void)
     while (!vpnwsd_quit) {
 
         timeout = (int) (next_tick - vpnwsd.now);
+
+        if (vpnwsd.resume && vpnwsd.resume - vpnwsd.now < timeout) {
+            /* a rate-limited port reads again then */
+            timeout = (int) (vpnwsd.resume - vpnwsd.now);
+        }
+
         if (timeout < 0) {
             timeout = 0;
         }
@@ -200,6 +206,7 @@ vpnwsd_loop_run(void)
         }
 
         vpnwsd.now = vpnwsd_now_ms();
+        vpnwsd_peer_resume();
 
         for (i = 0; i < n; i++) {
             c = events[i].data.ptr;

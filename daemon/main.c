@@ -50,6 +50,14 @@ static const char  vpnwsd_usage[] =
 "  --queue N            output queue bytes per peer (default 262144)\n"
 "  --uid USER           run as USER once the socket and tap exist\n"
 "  --gid GROUP          run as GROUP once the socket and tap exist\n"
+"  --policy             bridge mode only where the proxy grants it\n"
+"                       (uwsgi_param VPNWS_BRIDGE on); without it and\n"
+"                       without VPNWS_* variables a client may ask for\n"
+"                       bridge mode, as with the original vpn-ws\n"
+"  --rate SPEC          every peer's limit unless VPNWS_RATE says\n"
+"                       otherwise: \"10m burst=1m flood=100\" (bytes/s)\n"
+"  --peers-per-user N   peers one user (VPNWS_USER, else REMOTE_USER)\n"
+"                       may have at once\n"
 "  --trust-header VAR=HEADER\n"
 "                       a front end speaking HTTP (Apache mod_proxy_http):\n"
 "                       the header HEADER it sets is the uwsgi variable\n"
@@ -75,7 +83,10 @@ enum {
     VPNWSD_OPT_QUEUE,
     VPNWSD_OPT_UID,
     VPNWSD_OPT_GID,
-    VPNWSD_OPT_TRUST_HEADER
+    VPNWSD_OPT_TRUST_HEADER,
+    VPNWSD_OPT_POLICY,
+    VPNWSD_OPT_RATE,
+    VPNWSD_OPT_PEERS_PER_USER
 };
 
 
@@ -93,6 +104,9 @@ static const struct option  vpnwsd_options[] = {
     { "uid",            required_argument, NULL, VPNWSD_OPT_UID },
     { "gid",            required_argument, NULL, VPNWSD_OPT_GID },
     { "trust-header",   required_argument, NULL, VPNWSD_OPT_TRUST_HEADER },
+    { "policy",         no_argument,       NULL, VPNWSD_OPT_POLICY },
+    { "rate",           required_argument, NULL, VPNWSD_OPT_RATE },
+    { "peers-per-user", required_argument, NULL, VPNWSD_OPT_PEERS_PER_USER },
     { "verbose",        no_argument,       NULL, 'v' },
     { "version",        no_argument,       NULL, 'V' },
     { "help",           no_argument,       NULL, 'h' },
@@ -150,7 +164,9 @@ invalid:
 static void
 vpnwsd_parse(int argc, char **argv)
 {
-    int  ch;
+    int            ch;
+    const char    *err;
+    vpnws_rate_t   rate;
 
     vpnwsd.verbosity = VPNWSD_LOG_NOTICE;
     vpnwsd.queue = VPNWSD_DEFAULT_QUEUE;
@@ -231,6 +247,24 @@ vpnwsd_parse(int argc, char **argv)
             }
             break;
 
+        case VPNWSD_OPT_POLICY:
+            vpnwsd.policy = 1;
+            break;
+
+        case VPNWSD_OPT_RATE:
+            if (vpnws_rate_parse(optarg, strlen(optarg), &rate, &err) != 0) {
+                vpnwsd_usage_error("invalid --rate: %s", err);
+            }
+
+            vpnwsd.rate = optarg;
+            break;
+
+        case VPNWSD_OPT_PEERS_PER_USER:
+            vpnwsd.peers_per_user = (uint32_t) vpnwsd_number(
+                                        "--peers-per-user", optarg, 1,
+                                        1000000);
+            break;
+
         case 'v':
             if (vpnwsd.verbosity < VPNWSD_LOG_DEBUG) {
                 vpnwsd.verbosity++;
@@ -282,6 +316,13 @@ vpnwsd_parse(int argc, char **argv)
     if (vpnwsd.max_macs < 4096) {
         vpnwsd.max_macs = 4096;
     }
+
+    /* as the module: bridges leave every ordinary peer its entry, and
+     * isolation guards the peers */
+    vpnwsd.conf.bridged_macs = vpnwsd.max_macs - vpnwsd.max_peers;
+    vpnwsd.conf.dhcp_guard = vpnwsd.conf.isolation;
+    vpnwsd.conf.ra_guard = vpnwsd.conf.isolation;
+    vpnwsd.conf.ip_guard = vpnwsd.conf.isolation;
 }
 
 
@@ -477,6 +518,7 @@ main(int argc, char **argv)
 
     vpnwsd_log(VPNWSD_LOG_NOTICE, VPNWSD_NAME " " VPNWSD_VERSION
                " listening on %s (pid %d)", vpnwsd.socket, (int) getpid());
+    vpnwsd_policy_init();
 
     if (vpnwsd_loop_run() != 0) {
         goto done;

@@ -131,6 +131,7 @@ vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx)
     vpnws_switch_ctx_init(ctx, &vpnwsd.conf, &vpnwsd.table,
                           (uint32_t) ts.tv_sec);
     ctx->bridges = vpnwsd.bridges;
+    ctx->msec = (uint64_t) vpnwsd.now;
 }
 
 
@@ -283,10 +284,80 @@ vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *response, size_t len)
 }
 
 
+/* over its rate or flood limit: not read until the bucket has tokens */
+static int
+vpnwsd_peer_pause(vpnwsd_conn_t *c)
+{
+    uint64_t  wait;
+
+    wait = vpnws_limit_wait(&c->state.limit, (uint64_t) vpnwsd.now);
+
+    if (wait == 0) {
+        return 0;
+    }
+
+    c->paused = 1;
+    c->resume = vpnwsd.now + (int64_t) wait;
+
+    if (vpnwsd.resume == 0 || c->resume < vpnwsd.resume) {
+        vpnwsd.resume = c->resume;
+    }
+
+    /* level-triggered: no EPOLLIN while paused, or the loop would spin */
+    (void) vpnwsd_conn_events(c, c->out ? EPOLLOUT : 0);
+
+    return 1;
+}
+
+
+/* the loop's timer: read the paused ports whose time has come */
+void
+vpnwsd_peer_resume(void)
+{
+    int64_t         next;
+    vpnwsd_conn_t  *c, *n;
+
+    if (vpnwsd.resume == 0 || vpnwsd.now < vpnwsd.resume) {
+        return;
+    }
+
+    next = 0;
+
+    for (c = vpnwsd.ports; c; c = n) {
+        n = c->port_next;
+
+        if (!c->paused || c->dead) {
+            continue;
+        }
+
+        if (vpnwsd.now < c->resume) {
+            next = (next == 0 || c->resume < next) ? c->resume : next;
+            continue;
+        }
+
+        c->paused = 0;
+        (void) vpnwsd_conn_events(c, EPOLLIN | EPOLLRDHUP
+                                     | (c->out ? EPOLLOUT : 0));
+        vpnwsd_peer_read(c);
+    }
+
+    vpnwsd.resume = 0;
+
+    /* ports read above may have paused again and set it */
+    for (c = vpnwsd.ports; c; c = c->port_next) {
+        if (c->paused && (next == 0 || c->resume < next)) {
+            next = c->resume;
+        }
+    }
+
+    vpnwsd.resume = next;
+}
+
+
 void
 vpnwsd_peer_read(vpnwsd_conn_t *c)
 {
-    size_t     have, cap;
+    size_t     have, cap, room;
     ssize_t    n;
     uint8_t   *buf;
     uint32_t   rounds;
@@ -295,6 +366,11 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
 
         if (c->closing || c->dead) {
             return;
+        }
+
+        if (c->paused) {
+            /* only a hangup or an error wakes a paused port: read it out */
+            c->paused = 0;
         }
 
         if (c->in) {
@@ -308,7 +384,19 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
             cap = vpnwsd.rbuf_size;
         }
 
-        n = read(c->fd, buf + have, cap - have);
+        room = cap - have;
+
+        if (vpnws_limit_on(&c->state.limit)) {
+            room = vpnws_limit_room(&c->state.limit, (uint64_t) vpnwsd.now,
+                                    room);
+
+            if (room == 0) {
+                (void) vpnwsd_peer_pause(c);
+                return;
+            }
+        }
+
+        n = read(c->fd, buf + have, room);
 
         if (n == -1) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -335,12 +423,19 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
         c->rx += n;
         c->last_rx = vpnwsd.now;
         c->pinged = 0;
+        vpnws_limit_charge(&c->state.limit, (size_t) n);
 
         if (vpnwsd_peer_consume(c, buf, have + n) != 0) {
             return;
         }
 
-        if ((size_t) n < cap - have) {
+        if (vpnws_limit_on(&c->state.limit) && !c->dead
+            && vpnwsd_peer_pause(c))
+        {
+            return;
+        }
+
+        if ((size_t) n < room) {
             /* drained; level-triggered epoll says if more comes */
             return;
         }
@@ -646,8 +741,9 @@ vpnwsd_flush(vpnwsd_conn_t *c)
             }
 
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                events = c->closing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP
-                                                 | EPOLLOUT;
+                events = c->closing ? EPOLLOUT
+                         : (c->paused ? 0 : EPOLLIN | EPOLLRDHUP)
+                           | EPOLLOUT;
 
                 if (vpnwsd_conn_events(c, events) != 0) {
                     goto failed;
@@ -676,7 +772,8 @@ vpnwsd_flush(vpnwsd_conn_t *c)
         return;
     }
 
-    if (vpnwsd_conn_events(c, EPOLLIN | EPOLLRDHUP) != 0) {
+    if (vpnwsd_conn_events(c, c->paused ? 0 : EPOLLIN | EPOLLRDHUP) != 0)
+    {
         goto failed;
     }
 

@@ -19,6 +19,7 @@
 #include "vpnws_switch.h"
 #include "vpnws_uwsgi.h"
 #include "vpnws_upgrade.h"
+#include "vpnws_policy.h"
 #include "vpnws_http.h"
 
 
@@ -79,6 +80,8 @@ struct vpnwsd_conn_s {
     unsigned                error:1;    /* the connection failed */
     unsigned                pinged:1;
     unsigned                in_switch:1;    /* holds a port id and slot */
+    unsigned                paused:1;   /* over its rate: not read */
+    unsigned                granted:1;  /* bridge mode granted */
     vpnwsd_conn_t          *all_next;   /* every connection */
     vpnwsd_conn_t          *all_prev;
     vpnwsd_conn_t          *port_next;  /* switch ports (peers, tap) */
@@ -86,6 +89,7 @@ struct vpnwsd_conn_s {
     vpnwsd_conn_t          *dirty_next;
     int64_t                 deadline;   /* ms, 0: none */
     int64_t                 last_rx;    /* ms */
+    int64_t                 resume;     /* ms: read again (paused) */
 
     /* request and response */
     uint8_t                *req;        /* the uwsgi packet, then freed */
@@ -131,6 +135,9 @@ typedef struct {
     uint32_t                max_macs;
     vpnws_http_map_t        trust[VPNWSD_TRUST_MAX];
     size_t                  ntrust;
+    unsigned                policy:1;   /* --policy: bridges by grant */
+    const char             *rate;       /* --rate, or NULL */
+    uint32_t                peers_per_user;
 
     /* the switch */
     vpnws_switch_conf_t     conf;
@@ -151,6 +158,7 @@ typedef struct {
     vpnwsd_conn_t          *dirty;
     vpnwsd_conn_t          *dead;
     int64_t                 now;        /* ms, monotonic */
+    int64_t                 resume;     /* ms: the first paused port's */
     uint8_t                *rbuf;       /* reads land here first */
     size_t                  rbuf_size;
     void                   *free_in;    /* spare input buffers */
@@ -212,6 +220,14 @@ void vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len);
 uint32_t vpnwsd_port_add(vpnwsd_conn_t *c);
 void vpnwsd_port_remove(vpnwsd_conn_t *c);
 vpnwsd_conn_t *vpnwsd_port_find(uint32_t id);
+
+/* policy.c */
+void vpnwsd_policy_init(void);
+vpnws_refusal_t vpnwsd_policy(vpnws_uwsgi_packet_t *pk,
+    vpnws_upgrade_out_t *up, vpnws_policy_t *p);
+
+/* peer.c: rate limits */
+void vpnwsd_peer_resume(void);
 
 /* admin.c */
 void vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);

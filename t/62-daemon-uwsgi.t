@@ -321,9 +321,11 @@ ok($pa && $pa->{rx} > 0 && $pa->{tx} > 0 && $pa->{frames_in} > 0,
    'admin: counters');
 
 sub admin_get {
-    my ($uri) = @_;
+    my ($uri, $method) = @_;
 
-    my $raw = $t->http_get($uri);
+    # kills are POST only (a GET of one is 405, below)
+    $method //= $uri =~ /kill/ ? 'POST' : 'GET';
+    my $raw = $t->http_get($uri, method => $method);
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
     my ($code) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
     my $json = eval { JSON::PP->new->decode($body // '') };
@@ -334,6 +336,11 @@ sub admin_get {
 my ($code, $json, $head) = admin_get('/status');
 like($head, qr{\r\nContent-Type: application/json}i,
      'admin: Content-Type application/json');
+
+($code, $json) = admin_get('/status?kill=1', 'GET');
+is($code, 405, 'admin: GET of a kill is 405');
+($code, $json) = admin_get('/status?kill=1', 'HEAD');
+is($code, 405, 'admin: HEAD of a kill is 405');
 
 ($code, $json) = admin_get('/status?kill=abc');
 is($code, 400, 'admin: kill=abc is 400');

@@ -289,6 +289,7 @@ use VpnwsTest;
 sub nginx_conf {
     my ($t, $sock, %o) = @_;
 
+    my $params = $o{params} // '';
     my $p = $t->prefix;
     my $port = $t->port();
     my $workers = $o{workers} || 1;
@@ -317,6 +318,7 @@ http {
 
         location /vpn {
             include /etc/nginx/uwsgi_params;
+            $params
             uwsgi_pass unix:$sock;
             uwsgi_read_timeout 1h;
             uwsgi_send_timeout 1h;
@@ -344,6 +346,7 @@ sub daemon_args {
     push @a, '--isolation' if $o{isolation};
     push @a, '--bridge-macs', $o{bridge_macs} if $o{bridge_macs};
     push @a, '--max-frame', $o{max_frame} if $o{max_frame};
+    push @a, '--peers-per-user', 2 if $o{policy};
     push @a, @{$o{args}} if $o{args};
 
     return @a;
@@ -367,6 +370,7 @@ sub new {
     $t->write_file('nginx.conf',
                    nginx_conf($t, $self->{daemon}->socket_path,
                               workers => $o{workers}));
+    $self->{workers} = $o{workers};
     $t->run();
 
     return $self;
@@ -378,8 +382,29 @@ sub t { $_[0]{t} }
 sub daemon { $_[0]{daemon} }
 
 
+# the grants from the request's query, passed as the VPNWS_* variables
+my $POLICY = join ' ', map { "uwsgi_param VPNWS_$_->[0] \$arg_$_->[1];" }
+             [BRIDGE => 'grant'], [MAC => 'mac'], [IP => 'ip'],
+             [RATE => 'rate'], [USER => 'user'];
+
+
 sub restart {
     my ($self, %o) = @_;
+
+    my $t = $self->{t};
+    my $params = $o{policy} ? $POLICY : '';
+
+    if (($self->{params} // '') ne $params) {
+        $t->stop();
+        $t->write_file('nginx.conf',
+                       nginx_conf($t, $self->{daemon}->socket_path,
+                                  workers => $self->{workers},
+                                  params => $params));
+        $self->{params} = $params;
+        $self->{daemon}->restart(args => [daemon_args(%o)]);
+        $t->run();
+        return $self;
+    }
 
     $self->{daemon}->restart(args => [daemon_args(%o)]);
 

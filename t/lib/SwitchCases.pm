@@ -10,7 +10,13 @@ package SwitchCases;
 #   $target->status               the admin JSON, decoded
 #   $target->restart(%o)          the same switch with other settings:
 #                                 broadcast, multicast, isolation (0|1),
-#                                 bridge_macs (N); every peer goes
+#                                 bridge_macs (N); every peer goes;
+#                                 policy => 1: the grants come from the
+#                                 request's query (?grant= ?mac= ?ip=
+#                                 ?rate= ?user=, two peers per user) as
+#                                 nginx variables (module) or uwsgi_param
+#                                 VPNWS_* (daemon); defaults => 1: no
+#                                 policy configured at all
 #   $target->wait_log($re, $timeout, $n)   lines of the switch's log
 #   $target->done                 stop it, its own end-of-test checks
 #
@@ -175,6 +181,8 @@ sub run {
     bridge_limit();
     flood_switches();
     isolation();
+    policy_defaults();
+    policy();
 
     $T->done();
 
@@ -538,6 +546,96 @@ sub isolation {
 ###############################################################################
 # the nginx module as a target
 
+# no policy configured: the module grants no bridge; the daemon, a drop-in
+# for the original, lets the client ask, and says so in its log
+sub policy_defaults {
+    $T->restart(defaults => 1);
+
+    my $br = $T->try_peer(bridge => 'on');
+
+    if ($T->name eq 'module') {
+        is($br->status, 403, 'defaults: no bridge grant, 403');
+        ok(scalar $T->wait_log(qr/bridge mode is not granted/),
+           'defaults: the refusal is logged');
+
+    } else {
+        is($br->status, 101, 'defaults: the original behaviour, a client '
+           . 'may ask for bridge mode');
+        ok(scalar $T->wait_log(qr/no --policy: a client may ask for bridge/),
+           'defaults: the log says so at start');
+    }
+
+    $br->close(clean => 1) if $br->ok;
+}
+
+
+# the same grants from the server's variables in both hosts
+sub policy {
+    my $A = '02:00:00:00:17:0a';
+    my $B = '02:00:00:00:17:0b';
+    my $G = '02:00:00:00:17:01';
+    my $P = '02:00:00:00:17:20';
+
+    $T->restart(isolation => 1, policy => 1);
+
+    is($T->try_peer(bridge => 'on')->status, 403,
+       'policy: a bridge without the grant: 403');
+    ok(scalar $T->wait_log(qr/bridge mode is not granted/),
+       'policy: and a log line');
+
+    my $a = $T->peer(mac => $A, path => '/vpn?user=al');
+    my $br = $T->peer(bridge => 'on', path => '/vpn?grant=on&user=gw');
+    $br->send_eth($BC, $G, 0x88b5, 'gateway');
+    next_is($a, 'gateway', 'policy: a granted bridge works');
+    is($T->try_peer(mac => $G, path => '/vpn?user=eve')->status, 409,
+       'policy: nobody takes the MAC learned behind the bridge');
+
+    # bad values from the server's variables
+    for my $c (['mac=junk', qr/(vpnws_mac|VPNWS_MAC) value "junk" is invalid/],
+               ['rate=fast', qr/(vpnws_rate|VPNWS_RATE) value "fast"/],
+               ['grant=maybe', qr/(vpnws_bridge|VPNWS_BRIDGE) value "maybe"/],
+               ['ip=10.0.0', qr/(vpnws_ip|VPNWS_IP) value "10.0.0"/])
+    {
+        my $r = $T->try_peer(path => "/vpn?$c->[0]");
+        is($r->status, 403, "policy: $c->[0]: 403");
+        ok(scalar $T->wait_log($c->[1]), "policy: $c->[0]: a log line");
+    }
+
+    # a pinned MAC: another announced one is refused, the pin is claimed
+    is($T->try_peer(path => "/vpn?mac=$P", mac => $B)->status, 403,
+       'policy: announcing another MAC than the pinned one: 403');
+    my $p = $T->peer(path => "/vpn?mac=$P&user=pat");
+    my $sp = SwitchCases::status_peer_by_mac($P);
+    ok($sp && $sp->{id}, 'policy: the pinned MAC is the peer\'s at once');
+    reset_drops();
+    $p->send_eth($G, $B, 0x88b5, 'spoofed');
+    $p->send_eth($G, $P, 0x88b5, 'pinned');
+    next_is($br, 'pinned', 'policy: another source MAC is dropped');
+    dropped('policy: another source MAC than the pinned one', spoofed => 1);
+
+    # guards, on with isolation=on: a peer's DHCP offer goes nowhere
+    my $udp = pack('nnnn', 67, 68, 8, 0);
+    my $ip = pack('CCnnnCCn', 0x45, 0, 28, 0, 0, 64, 17, 0)
+             . pack('C4', 10, 0, 0, 2) . pack('C4', 255, 255, 255, 255);
+    reset_drops();
+    $a->send_eth($BC, $A, 0x0800, $ip . $udp);
+    $a->send_eth($G, $A, 0x88b5, 'after the offer');
+    next_is($br, 'after the offer', 'policy: a peer\'s DHCP offer is dropped');
+    dropped('policy: a DHCP offer of an ordinary peer', dhcp_server => 1);
+
+    # two peers per user
+    my @u = map { $T->peer(path => '/vpn?user=uma') } 1 .. 2;
+    is($T->try_peer(path => '/vpn?user=uma')->status, 403,
+       'policy: a third peer of one user: 403');
+    ok(scalar $T->wait_log(qr/user "uma" has 2 peers/),
+       'policy: and a log line');
+    is($T->try_peer(path => '/vpn')->status, 403,
+       'policy: no user with a per-user limit: 403');
+
+    $_->close(clean => 1) for $br, $a, $p, @u;
+}
+
+
 package SwitchCases::Module;
 
 use strict;
@@ -568,10 +666,26 @@ sub new {
 
     my $self = bless { t => $t }, $class;
 
-    $t->write_file_expand('nginx.conf', $t->switch_conf(params => params(%o)));
+    $t->write_file_expand('nginx.conf', conf($t, %o));
     $t->run();
 
     return $self;
+}
+
+
+# the grants from the request's query, as an operator's map would give them
+sub conf {
+    my ($t, %o) = @_;
+
+    my %c = (params => params(%o));
+
+    $c{policy} = '' if $o{defaults};
+    $c{policy} = 'vpnws_bridge $arg_grant; vpnws_mac $arg_mac; '
+                 . 'vpnws_ip $arg_ip; vpnws_rate $arg_rate; '
+                 . 'vpnws_user $arg_user; vpnws_peers_per_user 2;'
+        if $o{policy};
+
+    return $t->switch_conf(%c);
 }
 
 
@@ -585,7 +699,7 @@ sub restart {
     my $t = $self->{t};
 
     $t->stop();
-    $t->write_file_expand('nginx.conf', $t->switch_conf(params => params(%o)));
+    $t->write_file_expand('nginx.conf', conf($t, %o));
     $t->run();
 
     return $self;
