@@ -10,7 +10,8 @@
 # daemon trusts by --trust-header.  The admin interface goes through
 # mod_proxy_uwsgi with SetEnv VPNWS_ADMIN on.  Own clients and taps: ping,
 # 1400-byte ping, iperf3 TCP, Basic auth (a wrong password refused, a
-# forged identity header overwritten), client certificates (DN), and a
+# forged identity header overwritten), bridge mode granted by Apache's
+# config (--policy), client certificates (DN), and a
 # reconnect after Apache restarts.
 
 use strict;
@@ -49,7 +50,8 @@ for my $u (qw(alice bob)) {
 
 chmod 0644, "$d/htpasswd";
 
-$f->daemon('--trust-header', 'REMOTE_USER=X-vpnws-User',
+$f->daemon('--policy', '--trust-header', 'VPNWS_BRIDGE=X-vpnws-Bridge',
+           '--trust-header', 'REMOTE_USER=X-vpnws-User',
            '--trust-header', 'HTTPS_DN=X-vpnws-DN',
            '--trust-header', 'REMOTE_ADDR=X-vpnws-Addr');
 
@@ -64,6 +66,7 @@ RequestHeader set X-vpnws-User "expr=%{REMOTE_USER}"
 RequestHeader set X-vpnws-DN "expr=%{SSL_CLIENT_S_DN}"
 RequestHeader set X-vpnws-Addr "expr=%{REMOTE_ADDR}"
 RequestHeader unset Authorization
+RequestHeader set X-vpnws-Bridge off
 
 <VirtualHost *:$port>
     <Location /vpn>
@@ -72,6 +75,17 @@ RequestHeader unset Authorization
         AuthBasicProvider file
         AuthUserFile $d/htpasswd
         Require valid-user
+        ProxyPass unix:$sock|http://localhost/vpn upgrade=websocket
+    </Location>
+
+    # bridge mode granted to bob only (the daemon runs with --policy)
+    <Location /vpn-bridge>
+        AuthType Basic
+        AuthName "VPN"
+        AuthBasicProvider file
+        AuthUserFile $d/htpasswd
+        Require user bob
+        RequestHeader set X-vpnws-Bridge on
         ProxyPass unix:$sock|http://localhost/vpn upgrade=websocket
     </Location>
 
@@ -167,6 +181,19 @@ is($by->{'02:13:00:00:00:07'}{REMOTE_USER}, 'alice',
 is($by->{'02:13:00:00:00:08'}{REMOTE_USER} // '', '',
    'or by none without auth (the header was overwritten with nothing)');
 $f->stop($_, 'KILL') for qw(forge forge-open);
+
+# a right from Apache's config: bridge mode where it grants it, only there
+my %basic = (alice => 'Basic YWxpY2U6c2VjcmV0LWFsaWNl',
+             bob => 'Basic Ym9iOnNlY3JldC1ib2I=');
+$r = $f->raw_ws('bridge-bob', 'a', "10.213.1.1:$port", '/vpn-bridge',
+                { 'Authorization' => $basic{bob}, 'X-vpn-ws-bridge' => 'on' },
+                1);
+like($r, qr{^HTTP/1\.1 101}, 'bridge mode where Apache grants it (bob)');
+$r = $f->raw_ws('bridge-alice', 'a', "10.213.1.1:$port", '/vpn',
+                { 'Authorization' => $basic{alice}, 'X-vpn-ws-bridge' => 'on',
+                  'X-vpnws-Bridge' => 'on' }, 1);
+like($r, qr{^HTTP/1\.1 403}, 'refused elsewhere, whatever the client sends');
+$f->stop($_, 'KILL') for qw(bridge-bob bridge-alice);
 
 # client certificates: Apache verifies them, the DN reaches the daemon
 my $c = $e->client('a', tap => 'vpn1',

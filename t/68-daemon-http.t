@@ -5,6 +5,7 @@
 # e2e test is t/68-daemon-apache.t).  Straight to the socket: an upgrade
 # with a frame in the same write, a head in pieces, identity only from the
 # headers --trust-header names (a header with '_' never passes for one),
+# rights (VPNWS_BRIDGE with --policy) likewise,
 # malformed heads refused with a status and a log line while a peer pair
 # keeps switching, and VPNWS_ADMIN, the admin interface for proxies that
 # cannot set modifier1.
@@ -32,8 +33,10 @@ $Daemon::BINARY = "$VpnwsTest::BUILD/asan/vpn-ws"
 note("daemon: $Daemon::BINARY");
 
 my $target = Daemon::Target->new(args => [
+    '--policy',
     '--trust-header', 'REMOTE_USER=X-Remote-User',
-    '--trust-header', 'HTTPS_DN=X-Client-DN']);
+    '--trust-header', 'HTTPS_DN=X-Client-DN',
+    '--trust-header', 'VPNWS_BRIDGE=X-Grant-Bridge']);
 my $d = $target->daemon;
 
 my $A = '02:00:00:00:06:1a';
@@ -142,6 +145,20 @@ is(peer_of('02:00:00:00:06:02')->{REMOTE_USER} // '', '',
 close $s;
 
 pair_ok('two HTTP peers came and went');
+
+# rights too come only from trusted headers (--policy: bridge if granted)
+for my $c ([ 'no grant', {}, 403 ],
+           [ 'VPNWS_BRIDGE as a header', { 'VPNWS_BRIDGE' => 'on' }, 403 ],
+           [ 'Vpnws-Bridge as a header', { 'Vpnws-Bridge' => 'on' }, 403 ],
+           [ 'X-Grant-Bridge (trusted)', { 'X-Grant-Bridge' => 'on' }, 101 ]) {
+    my ($what, $h, $status) = @$c;
+
+    $s = $d->connect_raw();
+    syswrite($s, head('X-vpn-ws-bridge' => 'on', %$h));
+    my ($got) = response($s);
+    like($got, qr{^HTTP/1\.1 $status }, "bridge asked, $what: $status");
+    close $s;
+}
 
 # malformed heads (the converter's errors) and refused upgrades (the
 # rules of src/vpnws_upgrade.c, as for uwsgi): status, log line; the pair
