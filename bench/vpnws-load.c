@@ -40,6 +40,7 @@
 
 #define LOAD_ETHERTYPE      0x88b5      /* IEEE local experimental */
 #define LOAD_MAGIC          0x76706e77  /* "vpnw" */
+#define LOAD_STORM_MAGIC    0x73746f72  /* "stor": another process's storm */
 #define LOAD_HDR            34          /* eth 14 + magic, from, seq, ts */
 #define LOAD_BCAST_FLAG     0x80000000u
 #define LOAD_IN_ACTIVE      (256 * 1024)
@@ -101,6 +102,7 @@ typedef struct {
     uint64_t            bcast;
     uint64_t            special_frames;
     uint64_t            bad;
+    uint64_t            storm;          /* storm frames heard, not counted */
     uint64_t            hist[LOAD_HIST];
 } load_stats_t;
 
@@ -140,12 +142,13 @@ static struct {
     int                 relay_procs;
     double              slow_rate;
     int                 slow;
+    int                 storm;
     int                 mac_base;
     int                 relay_cpu;
     const char         *cpu_pids;
 } opt = {
     "127.0.0.1", 0, "/vpn", NULL, "pairs", NULL, "any", "switch",
-    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, -1, -1, NULL
+    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, 0, -1, -1, NULL
 };
 
 
@@ -421,7 +424,7 @@ peer_send_data(load_peer_t *p, const uint8_t *dst, int bcast, uint64_t ts)
     memcpy(d + 6, p->mac, 6);
     d[12] = LOAD_ETHERTYPE >> 8;
     d[13] = LOAD_ETHERTYPE & 0xff;
-    put32(d + 14, LOAD_MAGIC);
+    put32(d + 14, opt.storm ? LOAD_STORM_MAGIC : LOAD_MAGIC);
     put32(d + 18, p->idx | (bcast ? LOAD_BCAST_FLAG : 0));
     put32(d + 22, (uint32_t) p->seq++);
     put64(d + 26, ts);
@@ -531,6 +534,11 @@ on_message(void *ctx, uint8_t *data, size_t len)
     uint32_t       from;
     uint64_t       ts, now;
     load_peer_t   *src;
+
+    if (len >= LOAD_HDR && get32(data + 14) == LOAD_STORM_MAGIC) {
+        st->storm++;
+        return 0;
+    }
 
     if (len < LOAD_HDR || get32(data + 14) != LOAD_MAGIC) {
         st->bad++;
@@ -762,7 +770,8 @@ peer_init(load_peer_t *p, uint32_t idx, int active)
     p->idx = idx;
     p->partner = -1;
     p->fd = -1;
-    p->mac[0] = 0x02;
+    /* a storm's MACs never meet the other process's */
+    p->mac[0] = opt.storm ? 0x06 : 0x02;
     p->mac[1] = (uint8_t) opt.mac_base;
     put32(p->mac + 2, idx + 1);
     p->rnd = 0x9e3779b9u ^ (idx * 2654435761u) ^ (uint32_t) getpid();
@@ -1464,6 +1473,8 @@ usage(void)
 "  --pairs N         pairs to form with --place (peers/2)\n"
 "  --idle N          connect N idle peers, time it, then --hold S and run\n"
 "                    traffic between two of them\n"
+"  --storm           this process is another's broadcast storm: its frames\n"
+"                    are told apart and never counted by the other\n"
 "  --slow-rate R     pair 0 is special: peer 0 sends R frames/s to peer 1,\n"
 "                    counted apart; --slow: peer 1 stops reading\n"
 "  --concurrency C   handshakes in flight while connecting (256)\n"
@@ -1496,6 +1507,7 @@ main(int argc, char **argv)
         { "pairs", 1, NULL, 'a' }, { "idle", 1, NULL, 'i' },
         { "hold", 1, NULL, 'h' }, { "slow-rate", 1, NULL, 'x' },
         { "slow", 0, NULL, 'X' }, { "concurrency", 1, NULL, 'c' },
+        { "storm", 0, NULL, 'Z' },
         { "prefix", 1, NULL, 'f' }, { "help", 0, NULL, '?' },
         { "relay-cpu", 1, NULL, 'C' }, { "cpu-pids", 1, NULL, 'U' },
         { NULL, 0, NULL, 0 }
@@ -1524,6 +1536,7 @@ main(int argc, char **argv)
         case 'h': opt.hold = atof(optarg); break;
         case 'x': opt.slow_rate = atof(optarg); break;
         case 'X': opt.slow = 1; break;
+        case 'Z': opt.storm = 1; break;
         case 'c': opt.concurrency = atoi(optarg); break;
         case 'f': opt.prefix = optarg; break;
         case 'C': opt.relay_cpu = atoi(optarg); break;
@@ -1788,6 +1801,7 @@ main(int argc, char **argv)
         st.bcast += threads[t].st.bcast;
         st.special_frames += threads[t].st.special_frames;
         st.bad += threads[t].st.bad;
+        st.storm += threads[t].st.storm;
 
         for (i = 0; i < LOAD_HIST; i++) {
             st.hist[i] += threads[t].st.hist[i];
@@ -1855,6 +1869,10 @@ main(int argc, char **argv)
     if (st.bad) {
         printf("%s.bad_frames %llu frames\n", pf,
                (unsigned long long) st.bad);
+    }
+
+    if (st.storm) {
+        printf("%s.storm_heard_per_s %.0f frames/s\n", pf, st.storm / secs);
     }
 
     fflush(stdout);
