@@ -107,6 +107,8 @@ struct ngx_http_vpnws_switch_s {
     unsigned                    offload;    /* VPNWS_OFFLOAD_* granted */
     ngx_uint_t                  guards;     /* VPNWS_GUARD_* */
     ngx_uint_t                  guards_set; /* set one by one */
+    unsigned                    tap_vnet:1; /* the tap has IFF_VNET_HDR */
+    unsigned                    tap_offload;    /* what TUNSETOFFLOAD took */
     int                        *tap_fds;    /* a queue per worker (master) */
 
     /* this worker's view */
@@ -303,6 +305,8 @@ ngx_int_t ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
     ngx_http_vpnws_switch_t *sw);
 void ngx_http_vpnws_tap_exit_process(ngx_http_vpnws_switch_t *sw);
 void ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
+    size_t len);
+void ngx_http_vpnws_tap_write_vnet(ngx_http_vpnws_switch_t *sw, u_char *msg,
     size_t len);
 void ngx_http_vpnws_tap_announce(ngx_http_vpnws_switch_t *sw,
     vpnws_port_state_t *src);

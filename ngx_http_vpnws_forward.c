@@ -322,7 +322,14 @@ ngx_http_vpnws_to_tap(ngx_http_vpnws_switch_t *sw, u_char *frame, size_t len,
         return;
     }
 
-    /* the server tap takes plain frames */
+    if (sw->tap_vnet && (vpnws_vnet_needs(gso) & ~sw->tap_offload) == 0) {
+        ngx_http_vpnws_tap_write_vnet(sw, frame - VPNWS_VNET_HLEN,
+                                      len + VPNWS_VNET_HLEN);
+        (void) ngx_atomic_fetch_add(&sw->sh->super_frames, 1);
+        return;
+    }
+
+    /* a tap without those offloads takes plain frames */
     (void) ngx_http_vpnws_segment(sw, gso, frame, len,
                                   ngx_http_vpnws_tap_segment, sw);
 }

@@ -11,6 +11,7 @@
 
 #include <net/if.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "ngx_http_vpnws.h"
@@ -26,6 +27,13 @@ static ngx_int_t ngx_http_vpnws_tap_exec(ngx_log_t *log,
 static void ngx_http_vpnws_tap_read_handler(ngx_event_t *rev);
 static void ngx_http_vpnws_tap_write_error(ngx_http_vpnws_switch_t *sw,
     ngx_err_t err);
+static void ngx_http_vpnws_tap_frame(ngx_http_vpnws_switch_t *sw, u_char *p,
+    size_t n);
+static void ngx_http_vpnws_tap_out(ngx_http_vpnws_switch_t *sw,
+    struct iovec *iov, int niov, size_t len);
+
+
+static const u_char  ngx_http_vpnws_tap_zero[VPNWS_VNET_HLEN];
 
 
 /* config time, in the master: create or attach, run tap_exec once */
@@ -59,7 +67,25 @@ ngx_http_vpnws_tap_configure(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw)
 
     existed = if_nametoindex((char *) sw->tap_name.data) != 0;
 
-    fd = vpnws_tap_open((char *) sw->tap_name.data, VPNWS_TAP_MULTI_QUEUE,
+    /* super-frames for the host too, when the switch carries them */
+    sw->tap_vnet = (sw->offload != 0);
+
+    if (existed
+        && vpnws_tap_has_vnet_hdr((char *) sw->tap_name.data)
+           == !sw->tap_vnet)
+    {
+        /* the flag is the device's: the running workers' queues share it */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vpnws_switch \"%V\": tap=%V exists %s virtio-net "
+                           "headers; offload= of a tap cannot change while "
+                           "it exists (restart nginx)", &sw->name,
+                           &sw->tap_name, sw->tap_vnet ? "without" : "with");
+        return NGX_CONF_ERROR;
+    }
+
+    fd = vpnws_tap_open((char *) sw->tap_name.data,
+                        VPNWS_TAP_MULTI_QUEUE
+                        | (sw->tap_vnet ? VPNWS_TAP_VNET_HDR : 0),
                         name, err, sizeof(err));
 
     if (fd == -1) {
@@ -75,6 +101,17 @@ ngx_http_vpnws_tap_configure(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw)
     }
 
     sw->tap_fds[0] = fd;
+
+    if (sw->tap_vnet
+        && vpnws_tap_set_offload(fd, sw->offload, &sw->tap_offload, err,
+                                 sizeof(err))
+           != 0)
+    {
+        /* the header stays: frames are plain behind a zero one */
+        ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                           "vpnws_switch \"%V\": tap=%V without offloads: %s",
+                           &sw->name, &sw->tap_name, err);
+    }
 
     if (vpnws_tap_up(name, err, sizeof(err)) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -208,7 +245,9 @@ ngx_http_vpnws_tap_prepare(ngx_cycle_t *cycle, ngx_http_vpnws_switch_t *sw)
     n = ngx_http_vpnws_ipc_count(cycle);
 
     for (i = 1; i < n; i++) {
-        fd = vpnws_tap_open((char *) sw->tap_name.data, VPNWS_TAP_MULTI_QUEUE,
+        fd = vpnws_tap_open((char *) sw->tap_name.data,
+                            VPNWS_TAP_MULTI_QUEUE
+                            | (sw->tap_vnet ? VPNWS_TAP_VNET_HDR : 0),
                             NULL, err, sizeof(err));
         if (fd == -1) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -319,7 +358,7 @@ ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    sw->tap_buf = ngx_palloc(cycle->pool, sw->conf.max_frame);
+    sw->tap_buf = ngx_palloc(cycle->pool, ngx_http_vpnws_msg_max(sw));
     if (sw->tap_buf == NULL) {
         return NGX_ERROR;
     }
@@ -409,7 +448,7 @@ ngx_http_vpnws_tap_read_handler(ngx_event_t *rev)
 
     for (i = 0; i < NGX_HTTP_VPNWS_TAP_BATCH; i++) {
 
-        n = read(c->fd, sw->tap_buf, sw->conf.max_frame);
+        n = read(c->fd, sw->tap_buf, ngx_http_vpnws_msg_max(sw));
 
         if (n == -1) {
             err = ngx_errno;
@@ -431,8 +470,7 @@ ngx_http_vpnws_tap_read_handler(ngx_event_t *rev)
         (void) ngx_atomic_fetch_add(&sw->sh->tap_frames_in, 1);
         (void) ngx_atomic_fetch_add(&sw->sh->tap_bytes_in, n);
 
-        ngx_http_vpnws_switch_frame(sw, &sw->tap_state, sw->tap_buf, n,
-                                    NULL);
+        ngx_http_vpnws_tap_frame(sw, sw->tap_buf, n);
 
         if (!slot->has_mac && sw->tap_state.has_mac) {
             ngx_memcpy(slot->mac, sw->tap_state.mac, VPNWS_MAC_LEN);
@@ -492,10 +530,86 @@ ngx_http_vpnws_tap_write_error(ngx_http_vpnws_switch_t *sw, ngx_err_t err)
 }
 
 
-/* a frame for the tap: into this worker's own queue, or dropped */
+/* n bytes read from the tap: a frame, behind its header with IFF_VNET_HDR */
+static void
+ngx_http_vpnws_tap_frame(ngx_http_vpnws_switch_t *sw, u_char *p, size_t n)
+{
+    vpnws_vnet_hdr_t    h;
+    vpnws_vnet_err_t    e;
+    vpnws_vnet_frame_t  vf;
+
+    if (!sw->tap_vnet) {
+        ngx_http_vpnws_switch_frame(sw, &sw->tap_state, p, n, NULL);
+        return;
+    }
+
+    if (n < VPNWS_VNET_HLEN) {
+        ngx_http_vpnws_count_drop(sw, VPNWS_DROP_SHORT);
+        return;
+    }
+
+    vpnws_vnet_hdr_read(&h, p);
+    e = vpnws_vnet_check(&vf, &h, p + VPNWS_VNET_HLEN, n - VPNWS_VNET_HLEN);
+
+    if (e != VPNWS_VNET_OK) {
+        ngx_http_vpnws_count_drop(sw, e == VPNWS_VNET_ESHORT
+                                      ? VPNWS_DROP_SHORT : VPNWS_DROP_VNET);
+        return;
+    }
+
+    p += VPNWS_VNET_HLEN;
+    n -= VPNWS_VNET_HLEN;
+
+    if (!vf.gso) {
+        vpnws_vnet_csum_complete(&vf, p, n);
+    }
+
+    ngx_http_vpnws_switch_frame(sw, &sw->tap_state, p, n,
+                                vf.gso ? &vf : NULL);
+}
+
+
+/* a plain frame for the tap: into this worker's own queue, or dropped */
 void
 ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
     size_t len)
+{
+    int           niov;
+    struct iovec  iov[2];
+
+    niov = 0;
+
+    if (sw->tap_vnet) {
+        iov[0].iov_base = (void *) ngx_http_vpnws_tap_zero;
+        iov[0].iov_len = VPNWS_VNET_HLEN;
+        niov++;
+    }
+
+    iov[niov].iov_base = frame;
+    iov[niov].iov_len = len;
+    niov++;
+
+    ngx_http_vpnws_tap_out(sw, iov, niov, len);
+}
+
+
+/* a super-frame behind its virtio-net header, for a tap that takes it */
+void
+ngx_http_vpnws_tap_write_vnet(ngx_http_vpnws_switch_t *sw, u_char *msg,
+    size_t len)
+{
+    struct iovec  iov[1];
+
+    iov[0].iov_base = msg;
+    iov[0].iov_len = len;
+
+    ngx_http_vpnws_tap_out(sw, iov, 1, len - VPNWS_VNET_HLEN);
+}
+
+
+static void
+ngx_http_vpnws_tap_out(ngx_http_vpnws_switch_t *sw, struct iovec *iov,
+    int niov, size_t len)
 {
     ssize_t    n;
     ngx_err_t  err;
@@ -505,7 +619,7 @@ ngx_http_vpnws_tap_write(ngx_http_vpnws_switch_t *sw, u_char *frame,
         return;
     }
 
-    n = write(sw->tap_conn->fd, frame, len);
+    n = writev(sw->tap_conn->fd, iov, niov);
 
     if (n == -1) {
         err = ngx_errno;

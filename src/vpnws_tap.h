@@ -39,6 +39,10 @@ int vpnws_tap_open(const char *name, unsigned flags, char *ifname,
 int vpnws_tap_set_offload(int fd, unsigned want, unsigned *got, char *err,
     size_t errlen);
 
+/* does the existing tap device ifname hand out virtio-net headers?
+ * 1 or 0; -1 when that cannot be read (not a tap, no sysfs) */
+int vpnws_tap_has_vnet_hdr(const char *ifname);
+
 /* hardware address of an interface; 0 or -1 (err, errno) */
 int vpnws_tap_get_mac(const char *ifname, uint8_t mac[6], char *err,
     size_t errlen);

@@ -219,6 +219,35 @@ vpnws_tap_set_offload(int fd, unsigned want, unsigned *got, char *err,
 
 
 int
+vpnws_tap_has_vnet_hdr(const char *ifname)
+{
+    char          path[64];
+    FILE         *fp;
+    unsigned int  flags;
+
+    if (ifname == NULL || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')) {
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
+
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        return -1;
+    }
+
+    if (fscanf(fp, "%x", &flags) != 1) {
+        fclose(fp);
+        return -1;
+    }
+
+    fclose(fp);
+
+    return (flags & IFF_VNET_HDR) ? 1 : 0;
+}
+
+
+int
 vpnws_tap_get_mac(const char *ifname, uint8_t mac[6], char *err,
     size_t errlen)
 {

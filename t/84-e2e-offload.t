@@ -29,8 +29,10 @@ $e->nginx(workers => 1, switch => 'offload=off');
 my $port = $E2E::PORT;
 my $o = Offload->new($e);
 
-my $a = $e->client('a', addr => '10.214.0.1/24', args => ['-vv',
-    '--mac', '02:84:00:00:00:01'], url => "ws://10.213.1.1:$port/vpn");
+# A under ASan/UBSan: its tap reads, cuts and writes are checked
+my $a = $e->client('a', asan => 1, addr => '10.214.0.1/24',
+    args => ['-vv', '--mac', '02:84:00:00:00:01'],
+    url => "ws://10.213.1.1:$port/vpn");
 my $b = $e->client('b', addr => '10.214.0.2/24', args => ['-v',
     '--no-offload', '--mac', '02:84:00:00:00:02'],
     url => "ws://10.213.2.1:$port/vpn");
