@@ -318,6 +318,8 @@ void ngx_http_vpnws_policy_merge(ngx_http_vpnws_policy_conf_t *prev,
 ngx_int_t ngx_http_vpnws_policy_init(ngx_conf_t *cf);
 char *ngx_http_vpnws_policy_switch(ngx_conf_t *cf,
     ngx_http_vpnws_loc_conf_t *vlcf, ngx_str_t *value);
+ngx_http_complex_value_t *ngx_http_vpnws_policy_compile(ngx_conf_t *cf,
+    ngx_str_t *value);
 vpnws_refusal_t ngx_http_vpnws_grant(ngx_http_request_t *r,
     ngx_http_vpnws_loc_conf_t *vlcf, vpnws_upgrade_out_t *up,
     ngx_http_vpnws_grant_t *g);

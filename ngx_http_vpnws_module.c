@@ -179,12 +179,11 @@ ngx_http_vpnws_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpnws_loc_conf_t *vlcf = conf;
 
-    u_char                            *p;
-    ngx_str_t                         *value, all;
-    ngx_uint_t                         i;
-    const char                        *err;
-    vpnws_rate_t                       rate;
-    ngx_http_compile_complex_value_t   ccv;
+    u_char        *p;
+    ngx_str_t     *value, all;
+    ngx_uint_t     i;
+    const char    *err;
+    vpnws_rate_t   rate;
 
     if (vlcf->policy.rate != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -212,19 +211,8 @@ ngx_http_vpnws_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    vlcf->policy.rate = ngx_palloc(cf->pool,
-                                   sizeof(ngx_http_complex_value_t));
+    vlcf->policy.rate = ngx_http_vpnws_policy_compile(cf, &all);
     if (vlcf->policy.rate == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &all;
-    ccv.complex_value = vlcf->policy.rate;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

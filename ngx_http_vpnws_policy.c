@@ -57,25 +57,35 @@ char *
 ngx_http_vpnws_policy_switch(ngx_conf_t *cf, ngx_http_vpnws_loc_conf_t *vlcf,
     ngx_str_t *value)
 {
+    vlcf->policy.sw_name = ngx_http_vpnws_policy_compile(cf, value);
+
+    return vlcf->policy.sw_name ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* a directive's value with variables, evaluated at each upgrade */
+ngx_http_complex_value_t *
+ngx_http_vpnws_policy_compile(ngx_conf_t *cf, ngx_str_t *value)
+{
+    ngx_http_complex_value_t          *cv;
     ngx_http_compile_complex_value_t   ccv;
 
-    vlcf->policy.sw_name = ngx_palloc(cf->pool,
-                                      sizeof(ngx_http_complex_value_t));
-    if (vlcf->policy.sw_name == NULL) {
-        return NGX_CONF_ERROR;
+    cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (cv == NULL) {
+        return NULL;
     }
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
     ccv.cf = cf;
     ccv.value = value;
-    ccv.complex_value = vlcf->policy.sw_name;
+    ccv.complex_value = cv;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    return NGX_CONF_OK;
+    return cv;
 }
 
 
@@ -282,23 +292,20 @@ static void
 ngx_http_vpnws_grant_log(ngx_http_request_t *r, vpnws_policy_in_t *in,
     vpnws_policy_rc_t rc, const char *detail)
 {
-    ngx_str_t              value;
-    vpnws_policy_value_t  *v;
+    ngx_str_t                    value;
+    const vpnws_policy_value_t  *v;
 
     static const char  *names[VPNWS_POLICY_MAX] = {
         NULL, NULL, "vpnws_bridge", "vpnws_mac", NULL, "vpnws_ip",
         "vpnws_rate", "vpnws_user", NULL
     };
 
-    if (!vpnws_policy_is_config_fault(rc) || names[rc] == NULL) {
+    v = vpnws_policy_bad_value(in, rc);
+
+    if (v == NULL || v->data == NULL || names[rc] == NULL) {
         /* the refusal line names the reason */
         return;
     }
-
-    v = (rc == VPNWS_POLICY_BAD_BRIDGE) ? &in->bridge
-        : (rc == VPNWS_POLICY_BAD_MAC) ? &in->pin_mac
-        : (rc == VPNWS_POLICY_BAD_IP) ? &in->pin_ip
-        : (rc == VPNWS_POLICY_BAD_RATE) ? &in->rate : &in->user;
 
     /* at most 64 bytes of the value: it may be long or binary */
     value.data = (u_char *) v->data;

@@ -42,10 +42,15 @@ vpnws_refusal_t
 vpnwsd_policy(vpnws_uwsgi_packet_t *pk, vpnws_upgrade_out_t *up,
     vpnws_policy_t *p)
 {
-    const char          *name;
-    vpnws_policy_in_t    in;
-    vpnws_policy_rc_t    rc;
-    vpnws_policy_value_t  *bad;
+    const char                  *name;
+    vpnws_policy_in_t            in;
+    vpnws_policy_rc_t            rc;
+    const vpnws_policy_value_t  *bad;
+
+    static const char  *names[VPNWS_POLICY_MAX] = {
+        NULL, NULL, "VPNWS_BRIDGE", "VPNWS_MAC", NULL, "VPNWS_IP",
+        "VPNWS_RATE", "VPNWS_USER", NULL
+    };
 
     memset(&in, 0, sizeof(vpnws_policy_in_t));
 
@@ -83,25 +88,14 @@ vpnwsd_policy(vpnws_uwsgi_packet_t *pk, vpnws_upgrade_out_t *up,
 
     if (rc != VPNWS_POLICY_OK) {
 
-        if (vpnws_policy_is_config_fault(rc)) {
-            bad = (rc == VPNWS_POLICY_BAD_BRIDGE) ? &in.bridge
-                  : (rc == VPNWS_POLICY_BAD_MAC) ? &in.pin_mac
-                  : (rc == VPNWS_POLICY_BAD_IP) ? &in.pin_ip
-                  : (rc == VPNWS_POLICY_BAD_RATE) ? &in.rate : &in.user;
-            name = (rc == VPNWS_POLICY_BAD_BRIDGE) ? "VPNWS_BRIDGE"
-                   : (rc == VPNWS_POLICY_BAD_MAC) ? "VPNWS_MAC"
-                   : (rc == VPNWS_POLICY_BAD_IP) ? "VPNWS_IP"
-                   : (rc == VPNWS_POLICY_BAD_RATE) ? "VPNWS_RATE"
-                   : "VPNWS_USER";
+        bad = vpnws_policy_bad_value(&in, rc);
+        name = names[rc];
 
-            if (bad->data && rc != VPNWS_POLICY_NO_USER) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "%s value \"%.*s\"%s is invalid"
-                           "%s%s", name,
-                           (int) (bad->len > 64 ? 64 : bad->len), bad->data,
-                           bad->len > 64 ? "..." : "",
-                           p->detail ? ": " : "",
-                           p->detail ? p->detail : "");
-            }
+        if (bad && bad->data && name) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "%s value \"%.*s\"%s is invalid%s%s",
+                       name, (int) (bad->len > 64 ? 64 : bad->len),
+                       bad->data, bad->len > 64 ? "..." : "",
+                       p->detail ? ": " : "", p->detail ? p->detail : "");
         }
 
         return vpnws_policy_refusal(rc);

@@ -208,3 +208,23 @@ vpnws_policy_apply(const vpnws_policy_t *p, vpnws_port_state_t *state,
 
     vpnws_limit_init(&state->limit, &p->rate, now);
 }
+
+
+const vpnws_policy_value_t *
+vpnws_policy_bad_value(const vpnws_policy_in_t *in, vpnws_policy_rc_t rc)
+{
+    switch (rc) {
+    case VPNWS_POLICY_BAD_BRIDGE:
+        return &in->bridge;
+    case VPNWS_POLICY_BAD_MAC:
+        return &in->pin_mac;
+    case VPNWS_POLICY_BAD_IP:
+        return &in->pin_ip;
+    case VPNWS_POLICY_BAD_RATE:
+        return &in->rate;
+    case VPNWS_POLICY_BAD_USER:
+        return &in->user;
+    default:
+        return NULL;
+    }
+}

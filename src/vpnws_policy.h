@@ -89,6 +89,10 @@ const char *vpnws_policy_reason(vpnws_policy_rc_t rc);
 /* 1 if the refusal is the server's bad value, not the client's ask */
 int vpnws_policy_is_config_fault(vpnws_policy_rc_t rc);
 
+/* the value a config fault came from (NULL: none), for the host's line */
+const vpnws_policy_value_t *vpnws_policy_bad_value(
+    const vpnws_policy_in_t *in, vpnws_policy_rc_t rc);
+
 /* on/yes/1/true: 1, off/no/0/false or empty: 0, else -1 (any case) */
 int vpnws_policy_flag(const char *s, size_t len);
 

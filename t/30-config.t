@@ -140,4 +140,23 @@ $t->write_file_expand('nginx.conf', conf());
 $t->run();
 ok(scalar $t->worker_pids(), 'nginx runs with a vpnws_switch');
 
+# the policy directives (issue 17)
+passes('every policy directive', loc => 'vpnws sw; vpnws_bridge $arg_b; '
+       . 'vpnws_mac $arg_m; vpnws_ip $arg_i; vpnws_user $remote_user; '
+       . 'vpnws_rate 10m burst=1m flood=100; vpnws_peers_per_user 3;');
+passes('vpnws with a variable', loc => 'vpnws $arg_sw;');
+passes('guards and bridged_macs', switch => 'vpnws_switch sw peers=10 '
+       . 'macs=40 bridged_macs=30 dhcp_guard=on ra_guard=off ip_guard=on;');
+fails('a constant vpnws_rate that does not parse',
+      qr/invalid vpnws_rate "fast": the rate must be/,
+      loc => 'vpnws sw; vpnws_rate fast;');
+fails('vpnws_rate burst without a rate', qr/burst= needs a rate/,
+      loc => 'vpnws sw; vpnws_rate burst=1m;');
+fails('bridged_macs over macs - peers', qr/bridged_macs=31 leaves/,
+      switch => 'vpnws_switch sw peers=10 macs=40 bridged_macs=31;');
+fails('a guard neither on nor off', qr/dhcp_guard=maybe/,
+      switch => 'vpnws_switch sw dhcp_guard=maybe;');
+fails('vpnws_peers_per_user not a number', qr/"vpnws_peers_per_user" directive invalid number/,
+      loc => 'vpnws sw; vpnws_peers_per_user many;');
+
 $t->done();
