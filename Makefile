@@ -1,4 +1,5 @@
-# vpnws: make | make test | make bench | make demo | make install | make clean
+# vpnws: make | make test | make bench | make demo | make install | make deb |
+#        make clean
 
 NGINX_SRC  ?= /usr/share/nginx/src
 BUILD      := $(CURDIR)/build
@@ -6,7 +7,15 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wpointer-arith -Werror
 CPPFLAGS   += -D_GNU_SOURCE -Isrc
+# tools/ensure-deps puts promtool here when no package provides it
+export PATH := $(CURDIR)/build/tools:$(PATH)
 PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# a local install's units go where the administrator's do; the package's
+# into the distribution's directory (debian/rules sets it)
+UNITDIR    ?= /etc/systemd/system
 # more ./configure arguments for the module build
 NGX_CONFIGURE ?=
 MODDIR     ?= /usr/lib/nginx/modules
@@ -20,7 +29,7 @@ CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
 
-.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps
+.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps deb
 
 all: module
 
@@ -53,6 +62,8 @@ $(MODULE): $(BUILD)/nginx/.configured $(MOD_SRCS) $(CORE_SRCS) $(CORE_HDRS)
 -include client/client.mk
 -include daemon/daemon.mk
 -include t/unit/unit.mk
+-include man/man.mk
+-include debian/deb.mk
 
 deps:
 	@tools/ensure-deps build
@@ -94,12 +105,22 @@ demo:
 	$(MAKE) all
 	tools/demo
 
-install: all
-	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(PREFIX)/bin
+UNITS := client/vpn-ws-client@.service.in daemon/vpn-ws.service.in
+
+# what a package holds, and nothing that needs clang (the sanitizer builds)
+install: $(MODULE) $(INSTALL_BINS) $(MAN_PAGES)
+	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vpn-ws-client
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODDIR)/
-	for b in $(INSTALL_BINS); do install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/; done
-	install -d $(DESTDIR)/etc/systemd/system
-	install -m 0644 client/vpn-ws-client@.service $(DESTDIR)/etc/systemd/system/
+	for b in $(INSTALL_BINS); do \
+	    install -m 0755 $$b $(DESTDIR)$(SBINDIR)/; done
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in); done
 
 clean:
 	rm -rf $(BUILD)

@@ -18,6 +18,7 @@
 #include "vpnws_vnet.h"
 #include "vpnws_gso.h"
 #include "vpnws_policy.h"
+#include "vpnws_version.h"
 
 
 #define NGX_HTTP_VPNWS_MAX_WORKERS  NGX_MAX_PROCESSES

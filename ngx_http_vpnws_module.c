@@ -375,6 +375,11 @@ ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
         (void) ngx_atomic_fetch_add(&sws[i]->sh->gen, 1);
 
         ngx_http_vpnws_tap_init_module(cycle, sws[i]);
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "vpnws/" VPNWS_VERSION ": switch \"%V\", %ui peers, "
+                      "%ui MACs", &sws[i]->name, sws[i]->max_peers,
+                      sws[i]->max_macs);
     }
 
     return NGX_OK;

@@ -427,6 +427,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
     }
 
     p = ngx_sprintf(buf, "{\"status\":\"ok\",\"switch\":\"%V\","
+                    "\"version\":\"" VPNWS_VERSION "\","
                     "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,"
                     "\"local_peers\":%uD,\"remote_macs\":%uD,"
                     "\"macs_bridged\":%uD,\"bridged_max\":%uD,",

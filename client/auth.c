@@ -1,7 +1,8 @@
 /*
  * vpn-ws-client: credentials out of argv.  --auth-file FILE or $VPNWS_AUTH
  * hold "user:password", or the password alone when the URL names the user
- * (wss://alice@host/vpn).  The file must be private, as ssh wants of keys.
+ * (wss://alice@host/vpn).  The file must be private, as ssh wants of keys;
+ * an empty one gives no credentials.
  */
 
 
@@ -186,7 +187,9 @@ vpnws_auth_load(vpnws_url_t *u, const char *file, char *err, size_t errlen)
         }
 
         snprintf(from, sizeof(from), "--auth-file \"%s\"", file);
-        rc = vpnws_auth_set(u, buf, len, from, err, errlen);
+
+        /* empty: no credentials (a unit's default credential) */
+        rc = len ? vpnws_auth_set(u, buf, len, from, err, errlen) : 0;
 
         explicit_bzero(buf, sizeof(buf));
 

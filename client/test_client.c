@@ -274,7 +274,7 @@ vpnws_test_auth(void)
         const char  *url;
         const char  *content;
         mode_t       mode;
-        const char  *cred;          /* NULL: refused */
+        const char  *cred;          /* NULL: refused, "": none */
         const char  *why;           /* in the error */
     } cases[] = {
         { "ws://h/", "bob:pw\n", 0600, "bob:pw", NULL },
@@ -286,8 +286,9 @@ vpnws_test_auth(void)
         { "ws://h/", "bob:pw\n", 0644, NULL, "chmod 600" },
         { "ws://h/", "bob:pw\n", 0640, NULL, "chmod 600" },
         { "ws://h/", "bob:pw\n", 0602, NULL, "chmod 600" },
-        { "ws://h/", "", 0600, NULL, "empty" },
-        { "ws://h/", "\n", 0600, NULL, "empty" },
+        { "ws://h/", "", 0600, "", NULL },
+        { "ws://h/", "\n", 0600, "", NULL },
+        { "ws://alice@h/", "\r\n", 0600, "alice:", NULL },
         { "ws://h/", "bob:pw\nmore\n", 0600, NULL, "one line" },
         { "ws://u:pw@h/", "bob:pw\n", 0600, NULL, "one of them" },
     };
@@ -307,7 +308,11 @@ vpnws_test_auth(void)
         err[0] = '\0';
         rc = vpnws_auth_load(&u, file, err, sizeof(err));
 
-        if (cases[i].cred) {
+        if (cases[i].cred && cases[i].cred[0] == '\0') {
+            vpnws_ok(rc == 0 && u.basic == NULL, "--auth-file empty:",
+                     "no credentials");
+
+        } else if (cases[i].cred) {
             vpnws_ok(rc == 0 && vpnws_test_basic(&u, cases[i].cred),
                      "--auth-file gives", cases[i].cred);
 

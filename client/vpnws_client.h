@@ -17,9 +17,10 @@
 #include "vpnws_mac.h"
 #include "vpnws_tap.h"
 #include "vpnws_vnet.h"
+#include "vpnws_version.h"
 
 
-#define VPNWS_CLIENT_VERSION    "0.1.0"
+#define VPNWS_CLIENT_VERSION    VPNWS_VERSION
 #define VPNWS_CLIENT_NAME       "vpn-ws-client"
 
 /* exit codes: documented in --help and README */

@@ -1,7 +1,7 @@
 /*
  * vpn-ws: the JSON control interface (uwsgi modifier1 1): the peer list
- * of DESIGN.md section 3 rendered by the core's vpnws_json_*, and
- * QUERY_STRING kill=<id>.
+ * of DESIGN.md section 3 rendered by the core's vpnws_json_*,
+ * QUERY_STRING kill=<id>, and format=prometheus (prom.c).
  */
 
 
@@ -21,6 +21,35 @@ vpnwsd_admin_send(vpnwsd_conn_t *c, const char *line, const char *body,
     size_t len, int head_only)
 {
     vpnwsd_respond(c, line, NULL, vpnwsd_json_type, body, len, head_only);
+}
+
+
+/* whether the query string has the item "name" */
+static int
+vpnwsd_admin_query_has(const vpnws_uwsgi_var_t *qs, const char *item)
+{
+    size_t          start, end, len;
+    const uint8_t  *p;
+
+    if (qs == NULL) {
+        return 0;
+    }
+
+    p = qs->value;
+    len = strlen(item);
+
+    for (start = 0; start < qs->value_len; start = end + 1) {
+
+        for (end = start; end < qs->value_len && p[end] != '&'; end++) {
+            /* void */
+        }
+
+        if (end - start == len && memcmp(p + start, item, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -183,7 +212,8 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
     p += sprintf(p, "{\"status\":\"ok\",\"switch\":\"");
     p = vpnws_json_string(p, (const uint8_t *) vpnwsd.socket,
                           strlen(vpnwsd.socket));
-    p += sprintf(p, "\",\"peers_max\":%u,\"macs_used\":%u,\"macs_max\":%u,",
+    p += sprintf(p, "\",\"version\":\"" VPNWS_VERSION "\","
+                 "\"peers_max\":%u,\"macs_used\":%u,\"macs_max\":%u,",
                  vpnwsd.max_peers, vpnwsd.table.count, vpnwsd.max_macs);
 
     /* several hosts: the MACs behind the tap are other hosts' stations */
@@ -328,6 +358,11 @@ vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 
     if (rc == 1) {
         vpnwsd_admin_kill(c, id, head_only);
+        return;
+    }
+
+    if (vpnwsd_admin_query_has(qs, "format=prometheus")) {
+        vpnwsd_admin_prometheus(c, head_only);
         return;
     }
 

@@ -17,6 +17,7 @@
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
 #include "vpnws_switch.h"
+#include "vpnws_version.h"
 #include "vpnws_uwsgi.h"
 #include "vpnws_upgrade.h"
 #include "vpnws_policy.h"
@@ -24,7 +25,7 @@
 
 
 #define VPNWSD_NAME             "vpn-ws"
-#define VPNWSD_VERSION          "0.1.0"
+#define VPNWSD_VERSION          VPNWS_VERSION
 
 /* exit codes: documented in --help */
 #define VPNWSD_EXIT_OK          0   /* stopped by SIGINT or SIGTERM */
@@ -231,6 +232,9 @@ void vpnwsd_peer_resume(void);
 
 /* admin.c */
 void vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);
+
+/* prom.c */
+void vpnwsd_admin_prometheus(vpnwsd_conn_t *c, int head_only);
 
 /* tap.c */
 int vpnwsd_tap_open(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vpnws_prom.h"
+#include "vpnws_version.h"
 
 
 typedef struct {
@@ -137,6 +138,12 @@ vpnws_prom_render(char *out, const vpnws_stats_t *s)
 {
     int  i;
 
+    out += sprintf(out, "# HELP vpnws_build_info The vpnws build, its "
+                   "version in a label.\n# TYPE vpnws_build_info gauge\n"
+                   "vpnws_build_info{switch=\"");
+    out = vpnws_prom_label(out, s->name);
+    out += sprintf(out, "\",version=\"" VPNWS_VERSION "\"} 1\n");
+
     out = vpnws_prom_list(out, vpnws_prom_metrics, s);
 
     out += sprintf(out, "# HELP vpnws_drops_total Frames dropped, by "
@@ -162,6 +169,6 @@ vpnws_prom_max(const vpnws_stats_t *s)
     /* every line at most 160 bytes plus the label, doubled when escaped */
     return (sizeof(vpnws_prom_metrics) / sizeof(vpnws_prom_metrics[0])
             + sizeof(vpnws_prom_tap) / sizeof(vpnws_prom_tap[0])
-            + VPNWS_DROP_MAX + 2)
+            + VPNWS_DROP_MAX + 3)
            * 3 * (160 + 2 * strlen(s->name));
 }

@@ -171,7 +171,7 @@ sub read_file {
 # start nginx in namespace "s"; $server is the inside of the server block
 # after the listen lines; %opts: workers, listen (extra listen params),
 # ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn),
-# switch (more vpnws_switch parameters)
+# switch (more vpnws_switch parameters), modules (the load_module line)
 sub nginx {
     my ($self, %o) = @_;
     my $d = $self->{dir};
@@ -185,8 +185,10 @@ sub nginx {
     my $grant = $o{grant} // 'vpnws_bridge on;';
     my $switch = $o{switch} || '';
 
+    my $modules = $o{modules} || "load_module $BUILD/ngx_http_vpnws_module.so;";
+
     $self->write_file('nginx.conf', <<"EOF");
-load_module $BUILD/ngx_http_vpnws_module.so;
+$modules
 pid $d/nginx.pid;
 error_log $d/error.log info;
 worker_processes $workers;
@@ -343,10 +345,11 @@ sub allow_alert {
 }
 
 # start vpn-ws-client in namespace $n: %o: args (list), tap, url (or urls,
-# a list), addr (overlay CIDR, set with --exec), asan, env (hash)
+# a list), addr (overlay CIDR, set with --exec), asan, env (hash), bin
+# (another binary), argv (the whole command line instead of those)
 sub client {
     my ($self, $n, %o) = @_;
-    my $bin = "$BUILD/vpn-ws-client";
+    my $bin = $o{bin} || "$BUILD/vpn-ws-client";
     if ($o{asan}) {
         if (-x "$BUILD/asan/vpn-ws-client") {
             $bin = "$BUILD/asan/vpn-ws-client";
@@ -370,9 +373,9 @@ sub client {
                        no_proxy NO_PROXY)};
         %ENV = (%ENV, %{$o{env} || {}});
         $ENV{ASAN_OPTIONS} = 'detect_leaks=1:abort_on_error=0';
-        exec('ip', 'netns', 'exec', $ns, $bin, @args, $tap,
-             $o{urls} ? @{$o{urls}} : $o{url})
-            or die "exec: $!";
+        my @argv = $o{argv} ? @{$o{argv}}
+                   : ($bin, @args, $tap, $o{urls} ? @{$o{urls}} : $o{url});
+        exec('ip', 'netns', 'exec', $ns, @argv) or die "exec: $!";
     }
 
     $self->{clients}{$pid} = { log => $log, ns => $n, asan => $o{asan} };

@@ -30,6 +30,7 @@ package SwitchCases;
 use strict;
 use warnings;
 
+use FindBin;
 use Test::More;
 use Time::HiRes qw(sleep);
 
@@ -183,6 +184,7 @@ sub run {
     isolation();
     policy_defaults();
     policy();
+    build_info();
 
     $T->done();
 
@@ -502,6 +504,35 @@ sub flood_switches {
     dropped('multicast off', multicast_off => 2);
 
     close_all($a, $b);
+}
+
+
+# the build: its version in the status JSON and in vpnws_build_info, the
+# metrics as promtool reads them
+sub build_info {
+    my $name = $T->name;
+    my $h = "$FindBin::Bin/../src/vpnws_version.h";
+    my ($ver) = `cat $h` =~ /VPNWS_VERSION\s+"([^"]+)"/;
+
+    ok($ver, "$name: the version in src/vpnws_version.h");
+    is($T->status->{version}, $ver, "$name: \"version\" in the status JSON");
+
+    my $r = $T->t->http_get('/status?format=prometheus');
+    my ($head, $prom) = split /\r\n\r\n/, $r, 2;
+    like($head, qr{^Content-Type: text/plain; version=0\.0\.4}mi,
+         "$name: prometheus content type");
+    like($prom // '', qr/^vpnws_build_info\{switch="[^"]+",version="\Q$ver\E"\} 1$/m,
+         "$name: vpnws_build_info") or diag($r);
+    like($prom // '', qr/^vpnws_peers\{switch="[^"]+"\} \d+$/m,
+         "$name: vpnws_peers");
+
+    SKIP: {
+        skip 'no promtool', 1 if system('command -v promtool >/dev/null');
+        $T->t->write_file('metrics.txt', $prom // '');
+        my $f = $T->t->prefix . '/metrics.txt';
+        my $out = `promtool check metrics < $f 2>&1`;
+        is($?, 0, "$name: promtool check metrics") or diag($out);
+    }
 }
 
 

@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "vpnws_prom.h"
+#include "vpnws_version.h"
 
 
 static char *
@@ -104,6 +105,15 @@ check_format(const char *text, const char *name_escaped)
                 diag("bad reason: '%.*s'", (int) (eol - p), p);
                 return -1;
             }
+
+        } else if (strncmp(q, ",version=\"", 10) == 0) {
+            q += 10;
+            q += strspn(q, "0123456789abcdefghijklmnopqrstuvwxyz.+~-");
+
+            if (*q++ != '"' || strcmp(metric, "vpnws_build_info") != 0) {
+                diag("bad version: '%.*s'", (int) (eol - p), p);
+                return -1;
+            }
         }
 
         if (q[0] != '}' || q[1] != ' ' || !isdigit((unsigned char) q[2])
@@ -175,9 +185,13 @@ test_render(void)
                  "reason=\"ipc_full\"} 130\n"),
        "drops by reason");
     ok(strstr(out, "tap") == NULL, "no tap metrics without a tap");
+    ok(strstr(out, "# TYPE vpnws_build_info gauge\n") != NULL
+       && strstr(out, "\nvpnws_build_info{switch=\"main\",version=\""
+                 VPNWS_VERSION "\"} 1\n") != NULL,
+       "vpnws_build_info with the version");
 
     n = check_format(out, "main");
-    is_int(n, 12 + VPNWS_DROP_MAX, "well-formed: 12 samples + one per drop"
+    is_int(n, 13 + VPNWS_DROP_MAX, "well-formed: 13 samples + one per drop"
            " reason");
     free(out);
 
@@ -193,7 +207,7 @@ test_render(void)
        && strstr(out, "\nvpnws_tap_sent_bytes_total{switch=\"main\"}"
                  " 18446744073709551615\n"), "tap metrics with a tap");
     n = check_format(out, "main");
-    is_int(n, 17 + VPNWS_DROP_MAX, "well-formed with the tap");
+    is_int(n, 18 + VPNWS_DROP_MAX, "well-formed with the tap");
     free(out);
 }
 
@@ -209,7 +223,7 @@ test_escape(void)
     memset(&s, 0, sizeof(s));
     s.name = "a\"b\\c\nd";
     out = render(&s, &len);
-    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 12 + VPNWS_DROP_MAX,
+    is_int(check_format(out, "a\\\"b\\\\c\\nd"), 13 + VPNWS_DROP_MAX,
            "a switch name with \", \\ and newline is escaped");
     free(out);
 

@@ -1,0 +1,224 @@
+#!/usr/bin/perl
+
+# The Debian packages: make deb (dpkg-buildpackage, lintian without errors),
+# installed with dpkg on this machine; a private nginx (own prefix, own
+# port, never the system service) that loads the module the way Debian's
+# does, through /etc/nginx/modules-enabled; the packaged client started as
+# its systemd unit starts it (its config and credentials files), the
+# password neither in /proc/PID/cmdline nor in the log; the units checked by
+# systemd-analyze verify; the man pages render without warnings.  Then the
+# packages are purged and the system is as it was, also when a check fails.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use File::Temp qw(tempdir);
+
+my @PKGS = qw(libnginx-mod-http-vpnws vpn-ws-client vpn-ws);
+my $ROOT = "$FindBin::Bin/..";
+my $BUILD = $ENV{VPNWS_BUILD} || "$ROOT/build";
+my $ENABLED = '/etc/nginx/modules-enabled/50-mod-http-vpnws.conf';
+my $NAME = "vw$$";                      # the unit's instance and tap name
+my $CONF = "/etc/vpn-ws-client/$NAME.conf";
+my $AUTH = "/etc/vpn-ws-client/$NAME.auth";
+
+plan(skip_all => 'needs root') if $> != 0;
+
+sub installed {
+    my ($p) = @_;
+    my $s = `dpkg-query -W -f='\${Status}' $p 2>/dev/null`;
+    return $s =~ /ok installed|config-files|half/;
+}
+
+if (my @there = grep { installed($_) } @PKGS) {
+    plan(skip_all => "@there already installed here: not touching them");
+}
+
+for my $tool (qw(dpkg-buildpackage dh_nginx scdoc lintian systemd-analyze)) {
+    plan(skip_all => "no $tool (tools/ensure-deps test installs it)")
+        if system("command -v $tool >/dev/null") != 0;
+}
+
+my $had_group = system('getent group vpn-ws >/dev/null') == 0;
+my $nginx_pid_before = -e '/run/nginx.pid';
+my @enabled_before = sort glob('/etc/nginx/modules-enabled/*');
+my $installed_by_us = 0;
+
+sub restore {
+    unlink $CONF, $AUTH;
+    if ($installed_by_us) {
+        system("dpkg --purge @PKGS >/dev/null 2>&1");
+        $installed_by_us = 0;
+    }
+    system('delgroup --system --quiet vpn-ws >/dev/null 2>&1')
+        if !$had_group && system('getent group vpn-ws >/dev/null') == 0;
+}
+
+END { my $rc = $?; restore(); $? = $rc; }
+
+# build: the same recipe as `make deb` (lintian errors fail it)
+my $out = `make -s -C $ROOT BUILD=$BUILD deb 2>&1`;
+is($?, 0, 'make deb: dpkg-buildpackage and lintian --fail-on error')
+    or BAIL_OUT("make deb failed:\n$out");
+my $lintian = `cat $BUILD/deb/lintian.log 2>/dev/null`;
+unlike($lintian, qr/^E: /m, 'lintian: no errors') or diag($lintian);
+diag("lintian: $_") for grep { /^[WI]: / } split /\n/, $lintian;
+
+my %deb = map { $_ => (glob("$BUILD/deb/${_}_*.deb"))[0] } @PKGS;
+ok(-f $deb{$_}, "$_ built") for @PKGS;
+
+my $abi = `sed -n 's/^nginx:abi=//p' /usr/share/nginx/src/debian/libnginx-mod.abisubstvars`;
+chomp $abi;
+like(`dpkg-deb -f $deb{'libnginx-mod-http-vpnws'} Depends`, qr/\Q$abi\E/,
+     "the module depends on $abi");
+
+my ($version) = `sed -n '1s/.*(\\(.*\\)).*/\\1/p' $ROOT/debian/changelog`;
+chomp $version;
+
+# install
+$installed_by_us = 1;
+$out = `dpkg -i $deb{'libnginx-mod-http-vpnws'} $deb{'vpn-ws-client'} $deb{'vpn-ws'} 2>&1`;
+is($?, 0, 'dpkg -i of the three packages') or diag($out);
+ok(-l $ENABLED && readlink($ENABLED)
+   eq '/usr/share/nginx/modules-available/mod-http-vpnws.conf',
+   'the module is enabled in /etc/nginx/modules-enabled');
+is(-e '/run/nginx.pid' ? 1 : 0, $nginx_pid_before ? 1 : 0,
+   'the system nginx was neither started nor stopped');
+is(system('getent group vpn-ws >/dev/null'), 0, 'group vpn-ws exists');
+like(`/usr/sbin/vpn-ws-client --version`, qr/^vpn-ws-client \Q$version\E /,
+     "the client is version $version");
+like(`/usr/sbin/vpn-ws --version`, qr/^vpn-ws \Q$version\E /,
+     "the daemon is version $version");
+
+for my $page ('vpn-ws-client', 'vpn-ws', 'ngx_http_vpnws_module') {
+    my $file = `man -w $page 2>/dev/null`;
+    chomp $file;
+    ok($file =~ m{^/usr/share/man/}, "man $page: $file");
+    my $warn = `MANWIDTH=80 man --warnings -l $file 2>&1 >/dev/null`;
+    is($warn, '', "man $page renders without warnings");
+}
+
+# the units: as systemd reads them
+my $udir = -f '/lib/systemd/system/vpn-ws.service' ? '/lib/systemd/system'
+                                                   : '/usr/lib/systemd/system';
+for my $unit ('vpn-ws.service', 'vpn-ws-client@.service') {
+    $out = `systemd-analyze verify $udir/$unit 2>&1`;
+    is($? >> 8, 0, "systemd-analyze verify $unit") or diag($out);
+    is($out, '', "$unit: no complaints") or diag($out);
+}
+
+# a private nginx that loads what Debian's would: its prefix has the
+# "modules" link of /usr/share/nginx, its config the modules-enabled include
+use E2E;
+
+my $e = E2E->new(timeout => 120);
+my $d = $e->dir;
+symlink('/usr/lib/nginx/modules', "$d/modules") or die "symlink: $!";
+
+$e->ns($_) for qw(s a b);
+$e->uplink('a', 1);
+$e->uplink('b', 2);
+
+my $password = "pw-$$-" . int(rand(1e9));
+my $hash = `openssl passwd -apr1 '$password'`;
+chomp $hash;
+$e->write_file('htpasswd', "alice:$hash\n");
+my $port = $E2E::PORT;
+
+$e->nginx(modules => 'include /etc/nginx/modules-enabled/*.conf;',
+    loc => "auth_basic vpn; auth_basic_user_file $d/htpasswd;");
+like($e->read_file('error.log'), qr/vpnws/, 'nginx loaded the packaged module')
+    or diag($e->read_file('error.log'));
+
+# the unit's instance: its config file and its credentials file
+open my $fh, '>', $CONF or die "$CONF: $!";
+print $fh "URL=ws://alice\@10.213.1.1:$port/vpn\n"
+        . "EXEC=ip addr add 10.214.0.1/24 dev $NAME\n"
+        . "OPTIONS=--ping-interval 5 -v\n";
+close $fh;
+open $fh, '>', $AUTH or die "$AUTH: $!";
+print $fh "$password\n";
+close $fh;
+chmod 0600, $AUTH;
+
+# what systemd does: LoadCredential= copies the file (mode 0400) into
+# $CREDENTIALS_DIRECTORY, EnvironmentFile= sets the variables, ExecStart=
+# expands ${VAR} to one word, $VAR to its words and %i to the instance
+my $creds = tempdir('vpnws-creds-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+system('cp', $AUTH, "$creds/auth") == 0 or die;
+chmod 0400, "$creds/auth";
+
+my $unit = `cat $udir/vpn-ws-client\@.service`;
+my %env = (CREDENTIALS_DIRECTORY => $creds);
+for my $line ($unit =~ /^Environment=(.*)$/mg) {
+    $env{$1} = $2 while $line =~ /(\w+)=(\S*)/g;
+}
+my ($envfile) = $unit =~ /^EnvironmentFile=(.*)$/m;
+$envfile =~ s/%i/$NAME/g;
+is($envfile, $CONF, "the unit reads $CONF");
+my ($credfile) = $unit =~ /^LoadCredential=auth:(.*)$/m;
+$credfile =~ s/%i/$NAME/g;
+is($credfile, $AUTH, "the unit's credential is $AUTH");
+for (split /\n/, `cat $CONF`) {
+    $env{$1} = $2 if /^(\w+)=(.*)$/;
+}
+my ($exec) = $unit =~ /^ExecStart=(.*)$/m;
+my @argv;
+for my $w (split ' ', $exec) {
+    $w =~ s/%i/$NAME/g;
+    if ($w =~ /^\$(\w+)$/) {
+        push @argv, split(' ', $env{$1} // '');
+    } else {
+        $w =~ s/\$\{(\w+)\}/$env{$1} \/\/ ''/ge;
+        push @argv, $w;
+    }
+}
+is($argv[0], '/usr/sbin/vpn-ws-client', 'ExecStart runs the packaged client');
+ok(!grep({ /\Q$password\E/ } @argv), 'the password is not in ExecStart');
+
+my $a = $e->client('a', argv => \@argv);
+ok($e->wait_log($a, qr/connected to ws:/, 10), 'the unit-started client connects')
+    or diag($e->client_log($a));
+
+# a second packaged client, URL form, to ping across the switch
+my $b = $e->client('b', bin => '/usr/sbin/vpn-ws-client',
+    env => { VPNWS_AUTH => "alice:$password" },
+    addr => '10.214.0.2/24', url => "ws://10.213.2.1:$port/vpn");
+ok($e->wait_log($b, qr/connected to ws:/, 10), 'a second packaged client connects');
+ok($e->wait_ping('a', '10.214.0.2', 10), 'they ping each other through the switch');
+
+my $cmdline = do { local $/; open my $c, '<', "/proc/$a/cmdline"; <$c> // '' };
+like($cmdline, qr{/usr/sbin/vpn-ws-client}, "/proc/$a/cmdline is the client");
+unlike($cmdline, qr/\Q$password\E/, 'the password is not in /proc/PID/cmdline');
+unlike($e->client_log($a) . $e->client_log($b), qr/\Q$password\E/,
+       'nor in the logs');
+my $st = $e->status;
+is(scalar(grep { ($_->{REMOTE_USER} // '') eq 'alice' } @{$st->{peers} || []}),
+   2, 'nginx authenticated both as alice');
+
+is($e->stop_client($_), 0, 'stopped on SIGTERM') for $a, $b;
+$e->check_logs;
+$e->cleanup;
+
+# purge: nothing of the packages stays
+unlink $CONF, $AUTH;
+$out = `dpkg --purge @PKGS 2>&1`;
+is($?, 0, 'dpkg --purge') or diag($out);
+$installed_by_us = 0;
+ok(!installed($_), "$_ purged") for @PKGS;
+ok(!-e $ENABLED && !-l $ENABLED, 'the modules-enabled link is gone');
+is_deeply([sort glob('/etc/nginx/modules-enabled/*')], \@enabled_before,
+          'modules-enabled as before');
+ok(!-e '/etc/vpn-ws-client' && !-e '/usr/sbin/vpn-ws-client'
+   && !-e '/etc/default/vpn-ws', 'no files left');
+restore();
+is(system('getent group vpn-ws >/dev/null') == 0 ? 1 : 0, $had_group ? 1 : 0,
+   'group vpn-ws as before');
+is(-e '/run/nginx.pid' ? 1 : 0, $nginx_pid_before ? 1 : 0,
+   'the system nginx as before');
+
+done_testing();
