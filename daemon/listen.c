@@ -1,7 +1,8 @@
 /*
- * vpn-ws: the listening socket: a unix socket path (mode 0666 so the
- * proxy can connect; a stale file is replaced, a live socket is an error)
- * or host:port for TCP.
+ * vpn-ws: the listening sockets (<socket>, --admin PATH): a unix socket
+ * path (--socket-mode, default 0660, --socket-owner and --socket-group: the
+ * proxy's group must reach it, nobody else; a stale file is replaced, a
+ * live socket is an error) or host:port for TCP.
  */
 
 
@@ -18,13 +19,59 @@
 #include "vpnwsd.h"
 
 
-static char   vpnwsd_unix_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
-static dev_t  vpnwsd_unix_dev;
-static ino_t  vpnwsd_unix_ino;
+typedef struct {
+    char    path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    dev_t   dev;
+    ino_t   ino;
+} vpnwsd_unix_t;
+
+
+static vpnwsd_unix_t  vpnwsd_unix[2];   /* <socket>, --admin */
+
+
+/* owner, group, then mode: never more open than asked, even for a moment */
+static int
+vpnwsd_listen_perms(const char *path, const char *what)
+{
+    if ((vpnwsd.socket_uid != (uid_t) -1 || vpnwsd.socket_gid != (gid_t) -1)
+        && chown(path, vpnwsd.socket_uid, vpnwsd.socket_gid) == -1)
+    {
+        vpnwsd_log(VPNWSD_LOG_ERR, "%s \"%s\": chown(%d, %d) failed: %s",
+                   what, path, (int) vpnwsd.socket_uid,
+                   (int) vpnwsd.socket_gid, strerror(errno));
+        return -1;
+    }
+
+    if (chmod(path, vpnwsd.socket_mode) == -1) {
+        vpnwsd_log(VPNWSD_LOG_ERR, "%s \"%s\": chmod(%04o) failed: %s",
+                   what, path, (unsigned) vpnwsd.socket_mode,
+                   strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
 
 
 static int
-vpnwsd_listen_unix(const char *path)
+vpnwsd_bind_unix(int fd, struct sockaddr_un *sun)
+{
+    int     rc, err;
+    mode_t  old;
+
+    /* created owner-only; vpnwsd_listen_perms() opens it as asked */
+    old = umask(0177);
+    rc = bind(fd, (struct sockaddr *) sun, sizeof(struct sockaddr_un));
+    err = errno;
+    (void) umask(old);
+    errno = err;
+
+    return rc;
+}
+
+
+static int
+vpnwsd_listen_unix(const char *path, const char *what, vpnwsd_unix_t *u)
 {
     int                 fd, probe, err;
     struct stat         st;
@@ -46,7 +93,7 @@ vpnwsd_listen_unix(const char *path)
         return -1;
     }
 
-    if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1) {
+    if (vpnwsd_bind_unix(fd, &sun) == -1) {
         err = errno;
 
         if (err != EADDRINUSE) {
@@ -94,24 +141,22 @@ vpnwsd_listen_unix(const char *path)
             goto failed;
         }
 
-        if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1) {
+        if (vpnwsd_bind_unix(fd, &sun) == -1) {
             vpnwsd_log(VPNWSD_LOG_ERR, "bind(\"%s\") failed: %s", path,
                        strerror(errno));
             goto failed;
         }
     }
 
-    if (chmod(path, 0666) == -1) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "chmod(\"%s\", 0666) failed: %s", path,
-                   strerror(errno));
+    if (vpnwsd_listen_perms(path, what) != 0) {
         (void) unlink(path);
         goto failed;
     }
 
     if (stat(path, &st) == 0) {
-        memcpy(vpnwsd_unix_path, path, strlen(path) + 1);
-        vpnwsd_unix_dev = st.st_dev;
-        vpnwsd_unix_ino = st.st_ino;
+        memcpy(u->path, path, strlen(path) + 1);
+        u->dev = st.st_dev;
+        u->ino = st.st_ino;
     }
 
     return fd;
@@ -196,14 +241,16 @@ vpnwsd_listen_tcp(const char *spec)
 }
 
 
+/* <socket>, or (admin) --admin PATH */
 int
-vpnwsd_listen(const char *spec)
+vpnwsd_listen(const char *spec, int admin)
 {
     int  fd;
 
     /* a path, or host:port as the original vpn-ws */
     if (spec[0] == '/' || spec[0] == '.' || strchr(spec, ':') == NULL) {
-        fd = vpnwsd_listen_unix(spec);
+        fd = vpnwsd_listen_unix(spec, admin ? "admin socket" : "socket",
+                                &vpnwsd_unix[admin ? 1 : 0]);
 
     } else {
         fd = vpnwsd_listen_tcp(spec);
@@ -225,21 +272,27 @@ vpnwsd_listen(const char *spec)
 }
 
 
-/* remove our socket file, unless another server replaced it meanwhile */
+/* remove our socket files, unless another server replaced them meanwhile */
 void
 vpnwsd_listen_cleanup(void)
 {
-    struct stat  st;
+    size_t          i;
+    struct stat     st;
+    vpnwsd_unix_t  *u;
 
-    if (vpnwsd_unix_path[0] == '\0') {
-        return;
+    for (i = 0; i < 2; i++) {
+        u = &vpnwsd_unix[i];
+
+        if (u->path[0] == '\0') {
+            continue;
+        }
+
+        if (stat(u->path, &st) == 0 && st.st_dev == u->dev
+            && st.st_ino == u->ino)
+        {
+            (void) unlink(u->path);
+        }
+
+        u->path[0] = '\0';
     }
-
-    if (stat(vpnwsd_unix_path, &st) == 0 && st.st_dev == vpnwsd_unix_dev
-        && st.st_ino == vpnwsd_unix_ino)
-    {
-        (void) unlink(vpnwsd_unix_path);
-    }
-
-    vpnwsd_unix_path[0] = '\0';
 }

@@ -16,21 +16,23 @@
 #include "vpnwsd.h"
 
 
-static void vpnwsd_accept(void);
+static void vpnwsd_accept(vpnwsd_conn_t *l);
 static void vpnwsd_request_read(vpnwsd_conn_t *c);
 static void vpnwsd_response_write(vpnwsd_conn_t *c);
 static void vpnwsd_tick(void);
 static void vpnwsd_free_dead(void);
 
 
-static vpnwsd_conn_t  vpnwsd_listener;
+static vpnwsd_conn_t  vpnwsd_listeners[2];    /* <socket>, --admin */
 static int            vpnwsd_accept_paused;
 
 
 int
 vpnwsd_loop_init(void)
 {
-    struct epoll_event  ev;
+    int                  i;
+    vpnwsd_conn_t       *l;
+    struct epoll_event   ev;
 
     vpnwsd.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (vpnwsd.epfd == -1) {
@@ -39,16 +41,28 @@ vpnwsd_loop_init(void)
         return -1;
     }
 
-    vpnwsd_listener.fd = vpnwsd.listen_fd;
-    vpnwsd_listener.kind = VPNWSD_LISTENER;
-    vpnwsd_listener.events = EPOLLIN;
+    vpnwsd_listeners[0].fd = vpnwsd.listen_fd;
+    vpnwsd_listeners[1].fd = vpnwsd.admin_fd;
+    vpnwsd_listeners[1].admin = 1;
 
-    ev.events = EPOLLIN;
-    ev.data.ptr = &vpnwsd_listener;
+    for (i = 0; i < 2; i++) {
+        l = &vpnwsd_listeners[i];
 
-    if (epoll_ctl(vpnwsd.epfd, EPOLL_CTL_ADD, vpnwsd.listen_fd, &ev) == -1) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
-        return -1;
+        if (l->fd == -1) {
+            continue;
+        }
+
+        l->kind = VPNWSD_LISTENER;
+        l->events = EPOLLIN;
+
+        ev.events = EPOLLIN;
+        ev.data.ptr = l;
+
+        if (epoll_ctl(vpnwsd.epfd, EPOLL_CTL_ADD, l->fd, &ev) == -1) {
+            vpnwsd_log(VPNWSD_LOG_ERR, "epoll_ctl() failed: %s",
+                       strerror(errno));
+            return -1;
+        }
     }
 
     return 0;
@@ -218,7 +232,7 @@ vpnwsd_loop_run(void)
             switch (c->kind) {
 
             case VPNWSD_LISTENER:
-                vpnwsd_accept();
+                vpnwsd_accept(c);
                 break;
 
             case VPNWSD_REQUEST:
@@ -266,15 +280,14 @@ vpnwsd_loop_run(void)
 
 
 static void
-vpnwsd_accept(void)
+vpnwsd_accept(vpnwsd_conn_t *l)
 {
     int             fd, i;
     vpnwsd_conn_t  *c;
 
     /* a bounded batch: established peers must not starve */
     for (i = 0; i < 64; i++) {
-        fd = accept4(vpnwsd.listen_fd, NULL, NULL,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd == -1) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
@@ -289,7 +302,8 @@ vpnwsd_accept(void)
                        ? ", not accepting for a second" : "");
 
             /* level-triggered: a listener we cannot serve would spin */
-            if (vpnwsd_conn_events(&vpnwsd_listener, 0) == 0) {
+            if (vpnwsd_conn_events(l, 0) == 0) {
+                l->stalled = 1;
                 vpnwsd_accept_paused = 1;
             }
 
@@ -302,6 +316,8 @@ vpnwsd_accept(void)
             (void) close(fd);
             return;
         }
+
+        c->admin = l->admin;
 
         c->req = malloc(VPNWSD_UWSGI_MAX);
         if (c->req == NULL) {
@@ -350,6 +366,24 @@ vpnwsd_admin_asked(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
                           "VPNWS_ADMIN must be on or off");
 
     return -1;
+}
+
+
+/* an admin request on <socket>: unless --admin moved or removed it */
+static void
+vpnwsd_admin_here(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
+{
+    if (vpnwsd.admin == NULL && !vpnwsd.admin_off) {
+        vpnwsd_admin(c, pk);
+        return;
+    }
+
+    vpnwsd_log(VPNWSD_LOG_ERR, "refused an admin request on %s: the admin "
+               "interface is %s", vpnwsd.socket,
+               vpnwsd.admin_off ? "off (--admin off)"
+                                : "on its own socket (--admin)");
+    vpnwsd_respond_status(c, 403, "403 Forbidden",
+                          "the admin interface is not on this socket");
 }
 
 
@@ -409,13 +443,19 @@ vpnwsd_request_read(vpnwsd_conn_t *c)
 
     c->deadline = 0;
 
+    if (c->admin) {
+        /* --admin PATH: nothing but the admin */
+        vpnwsd_admin(c, &pk);
+        return;
+    }
+
     switch (pk.modifier1) {
 
     case 0:
         rc = vpnwsd_admin_asked(c, &pk);
 
         if (rc == 1) {
-            vpnwsd_admin(c, &pk);
+            vpnwsd_admin_here(c, &pk);
 
         } else if (rc == 0) {
             vpnwsd_handshake(c, &pk);
@@ -424,7 +464,7 @@ vpnwsd_request_read(vpnwsd_conn_t *c)
         return;
 
     case 1:
-        vpnwsd_admin(c, &pk);
+        vpnwsd_admin_here(c, &pk);
         return;
 
     default:
@@ -580,13 +620,22 @@ vpnwsd_response_write(vpnwsd_conn_t *c)
 static void
 vpnwsd_tick(void)
 {
-    vpnwsd_conn_t   *c, *next;
+    int              i;
+    vpnwsd_conn_t   *c, *next, *l;
     static int64_t   expire;
 
-    if (vpnwsd_accept_paused
-        && vpnwsd_conn_events(&vpnwsd_listener, EPOLLIN) == 0)
-    {
+    if (vpnwsd_accept_paused) {
         vpnwsd_accept_paused = 0;
+
+        for (i = 0; i < 2; i++) {
+            l = &vpnwsd_listeners[i];
+
+            if (l->stalled && vpnwsd_conn_events(l, EPOLLIN) == 0) {
+                l->stalled = 0;
+            }
+
+            vpnwsd_accept_paused |= l->stalled;
+        }
     }
 
     if (vpnwsd.now >= expire) {

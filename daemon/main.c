@@ -31,8 +31,10 @@ static const char  vpnwsd_usage[] =
 "uwsgi (nginx: uwsgi_pass; the JSON control interface: uwsgi_modifier1 1)\n"
 "or HTTP/1.1 (Apache: ProxyPass ... upgrade=websocket; its headers become\n"
 "HTTP_ variables, nothing else unless --trust-header says so).\n"
-"<socket> is a unix socket path (created with mode 0666; a stale socket\n"
-"file is replaced) or host:port for TCP.\n"
+"<socket> is a unix socket path (mode 0660: see --socket-group; a stale\n"
+"socket file is replaced) or host:port for TCP.  It serves the websocket\n"
+"handshakes and, unless --admin says otherwise, the admin requests (list\n"
+"and kill peers).\n"
 "\n"
 "options:\n"
 "  --tuntap DEV         a tap device as a port of the switch\n"
@@ -58,6 +60,16 @@ static const char  vpnwsd_usage[] =
 "                       otherwise: \"10m burst=1m flood=100\" (bytes/s)\n"
 "  --peers-per-user N   peers one user (VPNWS_USER, else REMOTE_USER)\n"
 "                       may have at once\n"
+"  --socket-mode MODE   unix socket permissions, octal (default 0660;\n"
+"                       0666, the original's, lets every local user join\n"
+"                       the segment)\n"
+"  --socket-owner USER  unix socket owner (default: the starting user)\n"
+"  --socket-group GROUP unix socket group: the proxy's (Debian's nginx:\n"
+"                       www-data); default: the starting user's group\n"
+"  --admin PATH|off     the admin (list, kill) on its own unix socket PATH\n"
+"                       (same owner, group and mode), or nowhere; either\n"
+"                       way <socket> answers admin requests with 403\n"
+"                       (default: on <socket>)\n"
 "  --trust-header VAR=HEADER\n"
 "                       a front end speaking HTTP (Apache mod_proxy_http):\n"
 "                       the header HEADER it sets is the uwsgi variable\n"
@@ -86,7 +98,11 @@ enum {
     VPNWSD_OPT_TRUST_HEADER,
     VPNWSD_OPT_POLICY,
     VPNWSD_OPT_RATE,
-    VPNWSD_OPT_PEERS_PER_USER
+    VPNWSD_OPT_PEERS_PER_USER,
+    VPNWSD_OPT_SOCKET_MODE,
+    VPNWSD_OPT_SOCKET_OWNER,
+    VPNWSD_OPT_SOCKET_GROUP,
+    VPNWSD_OPT_ADMIN
 };
 
 
@@ -107,6 +123,10 @@ static const struct option  vpnwsd_options[] = {
     { "policy",         no_argument,       NULL, VPNWSD_OPT_POLICY },
     { "rate",           required_argument, NULL, VPNWSD_OPT_RATE },
     { "peers-per-user", required_argument, NULL, VPNWSD_OPT_PEERS_PER_USER },
+    { "socket-mode",    required_argument, NULL, VPNWSD_OPT_SOCKET_MODE },
+    { "socket-owner",   required_argument, NULL, VPNWSD_OPT_SOCKET_OWNER },
+    { "socket-group",   required_argument, NULL, VPNWSD_OPT_SOCKET_GROUP },
+    { "admin",          required_argument, NULL, VPNWSD_OPT_ADMIN },
     { "verbose",        no_argument,       NULL, 'v' },
     { "version",        no_argument,       NULL, 'V' },
     { "help",           no_argument,       NULL, 'h' },
@@ -161,6 +181,84 @@ invalid:
 }
 
 
+/* --socket-mode, --socket-owner, --socket-group, --admin */
+static void
+vpnwsd_parse_socket(int ch, const char *arg)
+{
+    char           *end;
+    unsigned long   n;
+    struct group   *gr;
+    struct passwd  *pw;
+
+    switch (ch) {
+
+    case VPNWSD_OPT_SOCKET_MODE:
+        errno = 0;
+        n = strtoul(arg, &end, 8);
+
+        if (end == arg || *end != '\0' || errno || n > 0777) {
+            vpnwsd_usage_error("invalid --socket-mode \"%s\" (octal, "
+                               "0 to 0777)", arg);
+        }
+
+        vpnwsd.socket_mode = (mode_t) n;
+        return;
+
+    case VPNWSD_OPT_SOCKET_OWNER:
+        pw = getpwnam(arg);
+
+        if (pw == NULL) {
+            n = strtoul(arg, &end, 10);
+
+            if (end == arg || *end != '\0') {
+                vpnwsd_usage_error("--socket-owner: unknown user \"%s\"",
+                                   arg);
+            }
+
+            vpnwsd.socket_uid = (uid_t) n;
+            return;
+        }
+
+        vpnwsd.socket_uid = pw->pw_uid;
+        return;
+
+    case VPNWSD_OPT_SOCKET_GROUP:
+        gr = getgrnam(arg);
+
+        if (gr == NULL) {
+            n = strtoul(arg, &end, 10);
+
+            if (end == arg || *end != '\0') {
+                vpnwsd_usage_error("--socket-group: unknown group \"%s\"",
+                                   arg);
+            }
+
+            vpnwsd.socket_gid = (gid_t) n;
+            return;
+        }
+
+        vpnwsd.socket_gid = gr->gr_gid;
+        return;
+
+    default: /* VPNWSD_OPT_ADMIN */
+        if (strcmp(arg, "off") == 0) {
+            vpnwsd.admin_off = 1;
+            vpnwsd.admin = NULL;
+            return;
+        }
+
+        if (arg[0] != '/' && arg[0] != '.') {
+            vpnwsd_usage_error("--admin \"%s\": a unix socket path (/... "
+                               "or ./...) or off", arg);
+        }
+
+        vpnwsd.admin = arg;
+        vpnwsd.admin_off = 0;
+        return;
+    }
+}
+
+
 static void
 vpnwsd_parse(int argc, char **argv)
 {
@@ -177,6 +275,10 @@ vpnwsd_parse(int argc, char **argv)
     vpnwsd.conf.broadcast = 1;
     vpnwsd.conf.multicast = 1;
     vpnwsd.conf.isolation = 0;
+    vpnwsd.socket_mode = 0660;
+    vpnwsd.socket_uid = (uid_t) -1;
+    vpnwsd.socket_gid = (gid_t) -1;
+    vpnwsd.admin_fd = -1;
 
     opterr = 0;
 
@@ -263,6 +365,13 @@ vpnwsd_parse(int argc, char **argv)
             vpnwsd.peers_per_user = (uint32_t) vpnwsd_number(
                                         "--peers-per-user", optarg, 1,
                                         1000000);
+            break;
+
+        case VPNWSD_OPT_SOCKET_MODE:
+        case VPNWSD_OPT_SOCKET_OWNER:
+        case VPNWSD_OPT_SOCKET_GROUP:
+        case VPNWSD_OPT_ADMIN:
+            vpnwsd_parse_socket(ch, optarg);
             break;
 
         case 'v':
@@ -489,10 +598,19 @@ main(int argc, char **argv)
         return VPNWSD_EXIT_INTERNAL;
     }
 
-    vpnwsd.listen_fd = vpnwsd_listen(vpnwsd.socket);
+    vpnwsd.listen_fd = vpnwsd_listen(vpnwsd.socket, 0);
 
     if (vpnwsd.listen_fd == -1) {
         return VPNWSD_EXIT_SOCKET;
+    }
+
+    if (vpnwsd.admin) {
+        vpnwsd.admin_fd = vpnwsd_listen(vpnwsd.admin, 1);
+
+        if (vpnwsd.admin_fd == -1) {
+            vpnwsd_listen_cleanup();
+            return VPNWSD_EXIT_SOCKET;
+        }
     }
 
     rc = VPNWSD_EXIT_INTERNAL;
@@ -519,6 +637,11 @@ main(int argc, char **argv)
     vpnwsd_log(VPNWSD_LOG_NOTICE, VPNWSD_NAME " " VPNWSD_VERSION
                " listening on %s (pid %d)", vpnwsd.socket, (int) getpid());
     vpnwsd_policy_init();
+
+    if (vpnwsd.admin || vpnwsd.admin_off) {
+        vpnwsd_log(VPNWSD_LOG_NOTICE, "admin interface: %s",
+                   vpnwsd.admin ? vpnwsd.admin : "off");
+    }
 
     if (vpnwsd_loop_run() != 0) {
         goto done;

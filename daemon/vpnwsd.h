@@ -83,6 +83,8 @@ struct vpnwsd_conn_s {
     unsigned                in_switch:1;    /* holds a port id and slot */
     unsigned                paused:1;   /* over its rate: not read */
     unsigned                granted:1;  /* bridge mode granted */
+    unsigned                admin:1;    /* of (accepted on) --admin PATH */
+    unsigned                stalled:1;  /* listener: accept4() failed */
     vpnwsd_conn_t          *all_next;   /* every connection */
     vpnwsd_conn_t          *all_prev;
     vpnwsd_conn_t          *port_next;  /* switch ports (peers, tap) */
@@ -129,7 +131,12 @@ typedef struct {
     const char             *exec;
     const char             *uid;
     const char             *gid;
+    const char             *admin;      /* NULL: on <socket>; a path */
+    unsigned                admin_off:1;    /* --admin off */
     unsigned                bridge:1;   /* --bridge: the tap learns */
+    mode_t                  socket_mode;
+    uid_t                   socket_uid; /* (uid_t) -1: ours */
+    gid_t                   socket_gid; /* (gid_t) -1: ours */
     int                     verbosity;
     size_t                  queue;      /* output queue bytes per peer */
     uint32_t                max_peers;
@@ -155,6 +162,7 @@ typedef struct {
     /* the loop */
     int                     epfd;
     int                     listen_fd;
+    int                     admin_fd;   /* --admin PATH, or -1 */
     vpnwsd_conn_t          *all;
     vpnwsd_conn_t          *dirty;
     vpnwsd_conn_t          *dead;
@@ -180,7 +188,7 @@ void vpnwsd_log(int level, const char *fmt, ...)
 int64_t vpnwsd_now_ms(void);
 
 /* listen.c */
-int vpnwsd_listen(const char *spec);
+int vpnwsd_listen(const char *spec, int admin);
 void vpnwsd_listen_cleanup(void);
 
 /* loop.c */

@@ -92,8 +92,8 @@ sub polled_taps {
     for my $fd (grep { /^\d+$/ } readdir $d) {
         next unless (readlink("/proc/$pid/fd/$fd") // '') =~ /eventpoll/;
         open my $fh, '<', "/proc/$pid/fdinfo/$fd" or next;
-        while (<$fh>) {
-            next unless /^tfd:\s*(\d+)/;
+        while (my $l = <$fh>) {
+            next unless $l =~ /^tfd:\s*(\d+)/;
             $n++ if (readlink("/proc/$pid/fd/$1") // '') eq '/dev/net/tun';
         }
     }

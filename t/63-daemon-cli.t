@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # vpnws: the vpn-ws daemon's command line: --help, --version, usage
-# errors (exit 2), the unix socket (mode 0666, a live one refused, a stale
+# errors (exit 2), the unix socket (mode 0660, a live one refused, a stale
 # one replaced, removed at exit), TCP host:port, --uid/--gid, --tuntap
 # with --exec, and the static build.
 
@@ -60,7 +60,8 @@ is($rc, 0, '--help exits 0');
 
 for my $opt (qw(--tuntap --bridge --exec --no-broadcast --no-multicast
                 --isolation --max-frame --bridge-macs --max-peers --queue
-                --uid --gid --verbose --version --help))
+                --uid --gid --socket-mode --socket-owner --socket-group
+                --admin --verbose --version --help))
 {
     like($out, qr/^\s+(-\w, )?\Q$opt\E\b/m, "--help lists $opt");
 }
@@ -80,7 +81,16 @@ for my $case ([['--frobnicate', "$dir/x.sock"],
               [["$dir/x.sock", "$dir/y.sock"], qr/one socket argument/,
                'two sockets'],
               [['--bridge', "$dir/x.sock"], qr/--bridge needs --tuntap/,
-               '--bridge without --tuntap'])
+               '--bridge without --tuntap'],
+              [['--socket-mode', '999', "$dir/x.sock"],
+               qr/invalid --socket-mode "999"/, 'a bad socket mode'],
+              [['--socket-group', 'no-such-group-x', "$dir/x.sock"],
+               qr/unknown group "no-such-group-x"/, 'an unknown group'],
+              [['--socket-owner', 'no-such-user-x', "$dir/x.sock"],
+               qr/unknown user "no-such-user-x"/, 'an unknown owner'],
+              [['--admin', 'admin.sock', "$dir/x.sock"],
+               qr/--admin "admin.sock": a unix socket path/,
+               'an --admin that is no path'])
 {
     my ($args, $re, $what) = @$case;
 
@@ -98,7 +108,8 @@ ok(!-e "$dir/x.sock", 'usage errors create no socket');
 my $sock = "$dir/vpn.sock";
 my $d = Daemon->start($t, socket => $sock);
 
-is((stat $sock)[2] & 07777, 0666, 'the socket has mode 0666');
+is((stat $sock)[2] & 07777, 0660, 'the socket has mode 0660: not '
+   . 'world-writable');
 
 ($rc, $out) = run_cmd($sock);
 is($rc, 3, 'a live socket: exit code 3');

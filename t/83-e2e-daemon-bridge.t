@@ -42,8 +42,10 @@ my $daemon = fork() // die "fork: $!";
 if ($daemon == 0) {
     open STDOUT, '>', "$d/daemon.log" or die;
     open STDERR, '>&', \*STDOUT or die;
+    # the socket is 0660: nginx's workers (nobody) are in its group
     exec('ip', 'netns', 'exec', $s, $daemon_bin, '--tuntap', $tap, '--bridge',
-         '--exec', 'ip link set $VPNWS_TAP master br0', "$d/vpn.sock")
+         '--exec', 'ip link set $VPNWS_TAP master br0',
+         '--socket-group', scalar((getpwnam('nobody'))[3]), "$d/vpn.sock")
         or die "exec: $!";
 }
 

@@ -77,7 +77,11 @@ sub run {
         open STDOUT, '>>', $self->{log} or POSIX::_exit(127);
         open STDERR, '>>', $self->{log} or POSIX::_exit(127);
 
-        exec(@{$self->{wrap}}, $BINARY, '-v', @{$self->{args}},
+        # the socket is 0660: the test's nginx workers (nobody) are in
+        # its group, as an operator sets it up (a test's own options win)
+        my @group = ('--socket-group', scalar((getpwnam('nobody'))[3]));
+
+        exec(@{$self->{wrap}}, $BINARY, '-v', @group, @{$self->{args}},
              $self->{socket})
             or POSIX::_exit(127);
     }

@@ -104,7 +104,9 @@ sub daemon {
 
     my $sock = $self->socket_path;
 
-    $self->spawn('daemon', 'daemon.log', "$E2E::BUILD/vpn-ws", '-v', @args,
+    # the socket is 0660: the front end's workers (nobody) are in its group
+    $self->spawn('daemon', 'daemon.log', "$E2E::BUILD/vpn-ws", '-v',
+                 '--socket-group', scalar((getpwnam('nobody'))[3]), @args,
                  $sock);
 
     for (1 .. 100) {
