@@ -150,11 +150,12 @@ is(scalar @{$st->{peers} || []}, 1, 'and lists the peer');
 is($code, 403, '<socket> refuses admin requests');
 my $id = $st->{peers}[0]{id};
 my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $admin);
-$s->syswrite(Daemon::uwsgi_packet(0, REQUEST_METHOD => 'GET',
+$s->syswrite(Daemon::uwsgi_packet(0, REQUEST_METHOD => 'POST',
                                   PATH_INFO => '/status',
                                   QUERY_STRING => "kill=$id"));
 sysread($s, my $kbuf, 4096);
-like($kbuf // '', qr{^HTTP/1\.1 200}, 'kill on the admin socket');
+like($kbuf // '', qr{^HTTP/1\.1 200}, 'kill on the admin socket')
+    or diag($kbuf);
 ok(Daemon::wait_eof($peer, 3), 'the peer is gone');
 $d->stop();
 ok(!-e $admin, 'the admin socket is removed at exit');
