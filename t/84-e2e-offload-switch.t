@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # Offload through the switch: two offload clients (A, B) and a plain one
-# (C, --no-offload), through nginx with 1 and with 2 workers.  A <-> B carry
+# (C, --no-offload), through nginx with 1 and 2 workers over ws://, and 2
+# over wss:// (verified TLS).  A <-> B carry
 # 64 KiB super-frames untouched behind their virtio-net headers; frames from
 # A for C are cut by the switch (src/vpnws_gso.c) and every TCP frame C's
 # tap receives must have valid checksums; byte-exact transfers, IPv4 and
@@ -17,21 +18,33 @@ use Test::More;
 use E2E;
 use Offload;
 
-for my $workers (1, 2) {
-    subtest "$workers worker(s)" => sub { run($workers) };
+for my $case ([1, 'ws'], [2, 'ws'], [2, 'wss']) {
+    my ($workers, $scheme) = @$case;
+    subtest "$scheme://, $workers worker(s)" => sub { run(@$case) };
 }
 
 done_testing();
 
 sub run {
-    my ($workers) = @_;
+    my ($workers, $scheme) = @_;
     my $e = E2E->new();
+    my $d = $e->dir;
+    my @tls;
 
     $e->ns($_) for qw(s a b c);
     $e->uplink('a', 1);
     $e->uplink('b', 2);
     $e->uplink('c', 3);
-    $e->nginx(workers => $workers);
+
+    if ($scheme eq 'wss') {
+        $e->make_pki(san => 'IP:10.213.1.1,IP:10.213.2.1,IP:10.213.3.1');
+        @tls = ('--ca', "$d/ca.crt");
+        $e->nginx(workers => $workers, ssl => 1,
+            server => "ssl_certificate $d/srv.crt;"
+                . " ssl_certificate_key $d/srv.key;");
+    } else {
+        $e->nginx(workers => $workers);
+    }
 
     my $port = $E2E::PORT;
     my $o = Offload->new($e);
@@ -42,13 +55,13 @@ sub run {
         # A under ASan/UBSan: its reads, writes and cuts are checked
         $cl{$n} = $e->client($n, asan => $n eq 'a',
             addr => "10.214.0.$ip{$n}/24",
-            args => ['-vv', '--mac', "02:84:00:00:01:0$ip{$n}",
+            args => ['-vv', '--mac', "02:84:00:00:01:0$ip{$n}", @tls,
                      $n eq 'c' ? ('--no-offload') : ()],
-            url => "ws://10.213.$ip{$n}.1:$port/vpn");
+            url => "$scheme://10.213.$ip{$n}.1:$port/vpn");
     }
 
     for my $n (qw(a b c)) {
-        ok($e->wait_log($cl{$n}, qr/connected to ws:/), "$n connected");
+        ok($e->wait_log($cl{$n}, qr/connected to $scheme:/), "$n connected");
         $e->sh($n, "ip addr add fd14:214::$ip{$n}/64 dev vpn0 nodad");
     }
 
@@ -78,12 +91,12 @@ sub run {
 
     my ($mbps, $raw) = $e->iperf('a', 'b', '10.214.0.2', 2);
     ok($mbps && $mbps > 10, 'iperf3 offload A -> offload B') or diag($raw);
-    diag(sprintf "$workers worker(s): offload -> offload %.0f Mbit/s",
+    diag(sprintf "$scheme, $workers worker(s): offload -> offload %.0f Mbit/s",
         $mbps // 0);
 
     ($mbps, $raw) = $e->iperf('a', 'c', '10.214.0.3', 2);
     ok($mbps && $mbps > 10, 'iperf3 offload A -> plain C') or diag($raw);
-    diag(sprintf "$workers worker(s): offload -> plain %.0f Mbit/s",
+    diag(sprintf "$scheme, $workers worker(s): offload -> plain %.0f Mbit/s",
         $mbps // 0);
 
     my @lost;
