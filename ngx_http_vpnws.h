@@ -99,6 +99,7 @@ struct ngx_http_vpnws_switch_s {
     vpnws_switch_conf_t         conf;
     ngx_uint_t                  max_peers;
     ngx_uint_t                  max_macs;
+    ngx_uint_t                  tap_macs;   /* the bridge tap's MAC limit */
     size_t                      queue;      /* output queue bytes per peer */
     ngx_msec_t                  timeout;    /* idle peer */
     ngx_msec_t                  ping;       /* server ping interval */

@@ -370,6 +370,7 @@ ngx_http_vpnws_tap_init_process(ngx_cycle_t *cycle,
     sw->tap_state.port.slot = sw->sh->tap_slot - 1;
     sw->tap_state.port.worker = NGX_HTTP_VPNWS_TAP_WORKER;
     sw->tap_state.port.flags = slot->flags;
+    sw->tap_state.max_macs = (uint32_t) sw->tap_macs;
 
     c = ngx_get_connection(sw->tap_fds[w], cycle->log);
     if (c == NULL) {

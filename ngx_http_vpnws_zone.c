@@ -100,6 +100,7 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sw->cycle = cf->cycle;
     sw->max_peers = NGX_HTTP_VPNWS_DEFAULT_PEERS;
     sw->max_macs = NGX_CONF_UNSET_UINT;
+    sw->tap_macs = NGX_CONF_UNSET_UINT;
     sw->queue = NGX_HTTP_VPNWS_DEFAULT_QUEUE;
     sw->timeout = 60000;
     sw->ping = 20000;
@@ -139,6 +140,12 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (sw->max_macs == NGX_CONF_UNSET_UINT) {
         sw->max_macs = sw->max_peers * 4;
+    }
+
+    if (sw->tap_macs == NGX_CONF_UNSET_UINT) {
+        /* the stations of the other hosts; every peer keeps its entry */
+        sw->tap_macs = ngx_max(sw->max_macs - sw->max_peers,
+                               sw->conf.bridge_macs);
     }
 
     if ((sw->tap_exec.len || sw->tap_bridge) && sw->tap_name.len == 0) {
@@ -290,7 +297,7 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
         return NGX_CONF_OK;
     }
 
-    if (is("peers") || is("macs") || is("bridge_macs")) {
+    if (is("peers") || is("macs") || is("bridge_macs") || is("tap_macs")) {
         n = ngx_atoi(v.data, v.len);
 
         if (n <= 0 || n > 10000000) {
@@ -302,6 +309,9 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
 
         } else if (is("macs")) {
             sw->max_macs = n;
+
+        } else if (is("tap_macs")) {
+            sw->tap_macs = n;
 
         } else {
             sw->conf.bridge_macs = (uint32_t) n;

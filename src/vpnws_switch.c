@@ -294,6 +294,7 @@ static void
 vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
     const uint8_t *mac, vpnws_decision_t *d)
 {
+    uint32_t               limit;
     vpnws_mac_entry_t     *e;
     vpnws_switch_count_t   c;
 
@@ -310,7 +311,10 @@ vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
         return;
     }
 
-    if (src->nmacs >= ctx->conf->bridge_macs) {
+    /* the tap in bridge mode holds the stations of other hosts: its own */
+    limit = src->max_macs ? src->max_macs : ctx->conf->bridge_macs;
+
+    if (src->nmacs >= limit) {
 
         if (ctx->now >= src->recount) {
             /* aged entries of ours may have gone: count again */
@@ -323,7 +327,7 @@ vpnws_switch_learn(const vpnws_switch_ctx_t *ctx, vpnws_port_state_t *src,
             src->recount = ctx->now + 1;
         }
 
-        if (src->nmacs >= ctx->conf->bridge_macs) {
+        if (src->nmacs >= limit) {
             d->action = VPNWS_FWD_DROP;
             d->reason = VPNWS_DROP_BRIDGE_LIMIT;
             return;

@@ -114,6 +114,7 @@ typedef struct vpnws_port_state_s {
     vpnws_guard_state_t  guard;     /* non-bridge: its IPv4 address */
     vpnws_limit_t   limit;          /* rate and flood limits */
     uint32_t        nmacs;          /* bridge: MACs learned (upper bound) */
+    uint32_t        max_macs;       /* bridge: its limit, 0: bridge_macs */
     uint32_t        recount;        /* bridge: next recount, host seconds */
     /* bridge: source MACs refreshed this second, table unchanged since */
     uint8_t         fresh_mac[VPNWS_FRESH][VPNWS_MAC_LEN];

@@ -76,7 +76,8 @@ sub passes {
 passes('one switch');
 passes('every parameter', switch => 'vpnws_switch sw size=2m peers=100 '
        . 'macs=1000 max_frame=9k queue=64k broadcast=off multicast=off '
-       . 'isolation=on bridge_macs=16 mac_aging=10m timeout=30s ping=5s;');
+       . 'isolation=on bridge_macs=16 tap_macs=500 mac_aging=10m timeout=30s'
+       . ' ping=5s;');
 passes('status location', loc => 'vpnws_status sw;');
 passes('two switches', switch => 'vpnws_switch a; vpnws_switch b;',
        loc => 'vpnws b;');
@@ -103,6 +104,8 @@ fails('isolation=', qr/invalid parameter "isolation="/,
       switch => 'vpnws_switch sw isolation=;');
 fails('peers=0', qr/invalid parameter "peers=0"/,
       switch => 'vpnws_switch sw peers=0;');
+fails('tap_macs=0', qr/invalid parameter "tap_macs=0"/,
+      switch => 'vpnws_switch sw tap_macs=0;');
 fails('peers=lots', qr/invalid parameter "peers=lots"/,
       switch => 'vpnws_switch sw peers=lots;');
 fails('max_frame=10', qr/invalid (parameter )?"max_frame=10"/,

@@ -29,7 +29,8 @@ for my $h (@hosts) {
 
 # host A with two workers: floods cross its worker channels as well
 $m->nginx_on('ha', workers => 2);
-$m->nginx_on('hb');
+# host B: its tap learns the other hosts' stations beyond bridge_macs=1
+$m->nginx_on('hb', switch => 'bridge_macs=1');
 $m->nginx_on('hc');
 
 my %client = (ca => 'ha', cb => 'hb', cc => 'hc');

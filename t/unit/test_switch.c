@@ -1886,6 +1886,25 @@ test_mobility(void)
     ok(d.action == VPNWS_FWD_FLOOD && d.learned,
        "mobility: gone again, A is learned behind the tap at once");
 
+    /* the tap's own limit, not bridge_macs (8): the other hosts' stations */
+    tap.max_macs = 12;
+
+    for (rc = 0; rc < 20; rc++) {
+        uint8_t  m[6];
+
+        mkmac(m, 9000 + rc);
+        sw_send(&s, &tap, BCAST, m, &d);
+
+        if (d.action == VPNWS_FWD_DROP) {
+            break;
+        }
+    }
+
+    is_int(rc, 12 - 2, "mobility: the tap (A, C) learns up to its own"
+           " max_macs, beyond bridge_macs");
+    decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_BRIDGE_LIMIT,
+                "mobility: then BRIDGE_LIMIT");
+
     sw_free(&s);
 }
 
