@@ -24,7 +24,8 @@ typedef struct {
 static const char  *vectors[] = {
     "tcp4-basic", "tcp4-tail", "tcp4-ecn", "tcp4-opts", "tcp4-vlan",
     "tcp4-qinq", "tcp4-many", "tcp6-basic", "tcp6-vlan", "tcp6-ecn",
-    "tcp4-one", "csum-tcp4", "csum-tcp6", "csum-udp4",
+    "tcp4-one", "csum-tcp4", "csum-tcp6", "csum-udp4", "real-1", "real-2",
+    "real-3",
 };
 
 

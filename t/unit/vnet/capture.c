@@ -23,6 +23,10 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <linux/if_tun.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "vpnws_vnet.h"
 
@@ -241,25 +245,23 @@ hex(FILE *fp, const char *tag, const uint8_t *p, size_t n)
 
 
 static int
-capture(const case_t *c, int a, int b, const char *dir)
+replay(const char *name, const char *comment, size_t n, int a, int b,
+    const char *dir)
 {
     int            segs;
     char           path[512];
     FILE          *fp;
-    size_t         n;
     ssize_t        r;
     struct pollfd  pfd;
 
-    n = build(c, frame);
-
-    snprintf(path, sizeof(path), "%s/%s.hex", dir, c->name);
+    snprintf(path, sizeof(path), "%s/%s.hex", dir, name);
     fp = fopen(path, "w");
     if (fp == NULL) {
         die(path);
     }
 
     fprintf(fp, "# %s\n# captured from Linux segmentation by "
-            "t/unit/vnet/capture.sh\n", c->comment);
+            "t/unit/vnet/capture.sh\n", comment);
     hex(fp, "in", frame, n);
 
     if (write(a, frame, n) != (ssize_t) n) {
@@ -286,8 +288,7 @@ capture(const case_t *c, int a, int b, const char *dir)
         if (rbuf[1] != VPNWS_VNET_GSO_NONE
             || (rbuf[0] & VPNWS_VNET_F_NEEDS_CSUM))
         {
-            fprintf(stderr, "capture: %s: kernel left offload work\n",
-                    c->name);
+            fprintf(stderr, "capture: %s: kernel left offload work\n", name);
             exit(1);
         }
 
@@ -297,25 +298,98 @@ capture(const case_t *c, int a, int b, const char *dir)
     }
 
     fclose(fp);
-    printf("%s: %zu bytes in, %d frames out\n", c->name, n, segs);
+    printf("%s: %zu bytes in, %d frames out\n", name, n, segs);
 
     return segs;
 }
 
 
-int
-main(int argc, char **argv)
+/*
+ * Real super-frames: what a TCP sender hands its veth, read with a packet
+ * socket that gives the virtio-net header (PACKET_VNET_HDR); count GSO
+ * frames of TCP port 5201 as "in" lines into file.
+ */
+static int
+sniff(const char *ifname, const char *file, int count)
 {
-    int     a, b;
-    size_t  i;
+    int                 s, one, got;
+    FILE               *fp;
+    ssize_t             r;
+    socklen_t           alen;
+    struct sockaddr_ll  sll;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: capture <dir> (root, private netns)\n");
-        return 2;
+    s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    if (s == -1) {
+        die("socket(AF_PACKET)");
     }
 
-    a = tap_open("vca", 0);
-    b = tap_open("vcb", 0);
+    one = 1;
+    if (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == -1) {
+        die("PACKET_VNET_HDR");
+    }
+
+    memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = (int) if_nametoindex(ifname);
+
+    if (sll.sll_ifindex == 0 || bind(s, (void *) &sll, sizeof(sll)) == -1) {
+        die(ifname);
+    }
+
+    fp = fopen(file, "w");
+    if (fp == NULL) {
+        die(file);
+    }
+
+    printf("READY\n");
+    fflush(stdout);
+
+    for (got = 0; got < count; ) {
+        alen = sizeof(sll);
+        r = recvfrom(s, frame, sizeof(frame), 0, (void *) &sll, &alen);
+        if (r < VPNWS_VNET_HLEN + 54) {
+            continue;
+        }
+
+        /* outgoing TSO frames of the test connection (to port 5201) */
+        if (sll.sll_pkttype != PACKET_OUTGOING
+            || frame[1] == VPNWS_VNET_GSO_NONE
+            || vpnws_get16(frame + VPNWS_VNET_HLEN + 12) != 0x0800
+            || vpnws_get16(frame + VPNWS_VNET_HLEN + 36) != 5201)
+        {
+            continue;
+        }
+
+        hex(fp, "in", frame, (size_t) r);
+        got++;
+    }
+
+    fclose(fp);
+
+    return 0;
+}
+
+
+static size_t
+unhex(const char *p, uint8_t *out, size_t max)
+{
+    size_t        n;
+    unsigned int  v;
+
+    for (n = 0; n < max && sscanf(p, "%2x", &v) == 1; n++, p += 2) {
+        out[n] = (uint8_t) v;
+    }
+
+    return n;
+}
+
+
+static int
+bridge(int *a, int *b)
+{
+    *a = tap_open("vca", 0);
+    *b = tap_open("vcb", 0);
 
     if (system("ip link add vcbr type bridge"
                " && ip link set vca master vcbr"
@@ -324,11 +398,70 @@ main(int argc, char **argv)
                " && ip link set vcb up && ip link set vcbr up") != 0)
     {
         fprintf(stderr, "capture: bridge setup failed\n");
+        return -1;
+    }
+
+    return 0;
+}
+
+/*
+ *   capture DIR                    the cases above (private netns)
+ *   capture sniff IF FILE N        N real super-frames sent on IF
+ *   capture replay FILE DIR NAME   each one of FILE through the bridge
+ */
+int
+main(int argc, char **argv)
+{
+    int     a, b, k;
+    char    name[64], *line;
+    FILE   *fp;
+    size_t  i, cap, n;
+
+    if (argc == 5 && strcmp(argv[1], "sniff") == 0) {
+        return sniff(argv[2], argv[3], atoi(argv[4]));
+    }
+
+    if (argc == 5 && strcmp(argv[1], "replay") == 0) {
+        fp = fopen(argv[2], "r");
+        if (fp == NULL || bridge(&a, &b) != 0) {
+            die(argv[2]);
+        }
+
+        line = NULL;
+        cap = 0;
+
+        for (k = 1; getline(&line, &cap, fp) > 0; k++) {
+            n = unhex(line + 3, frame, sizeof(frame));
+            snprintf(name, sizeof(name), "%s-%d", argv[4], k);
+
+            if (replay(name, "a real TSO super-frame of a Linux TCP sender "
+                       "(veth, PACKET_VNET_HDR)", n, a, b, argv[3])
+                == 0)
+            {
+                return 1;
+            }
+        }
+
+        free(line);
+        fclose(fp);
+
+        return 0;
+    }
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: capture <dir> | sniff <if> <file> <n> | "
+                "replay <file> <dir> <name> (root)\n");
+        return 2;
+    }
+
+    if (bridge(&a, &b) != 0) {
         return 1;
     }
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (capture(&cases[i], a, b, argv[1]) == 0) {
+        n = build(&cases[i], frame);
+
+        if (replay(cases[i].name, cases[i].comment, n, a, b, argv[1]) == 0) {
             fprintf(stderr, "capture: %s: nothing came out\n",
                     cases[i].name);
             return 1;
