@@ -129,7 +129,7 @@ port_by_id(const sw_t *s, uint32_t id)
 static void
 check_table(const sw_t *s)
 {
-    uint32_t                  i, b, n, steps, own[NPORTS];
+    uint32_t                  i, b, n, steps, learned, own[NPORTS];
     const port_t             *p;
     const vpnws_mactab_t     *t = &s->tab;
     const vpnws_mac_entry_t  *e;
@@ -150,6 +150,7 @@ check_table(const sw_t *s)
     fuzz_assert(n == t->count);
 
     memset(own, 0, sizeof(own));
+    learned = 0;
 
     for (i = 0; i < t->capacity; i++) {
         e = &t->entries[i];
@@ -157,6 +158,8 @@ check_table(const sw_t *s)
         if (e->port.id == 0) {
             continue;
         }
+
+        learned += (e->flags & VPNWS_ENTRY_LEARNED) ? 1 : 0;
 
         p = port_by_id(s, e->port.id);
         fuzz_assert(p != NULL);
@@ -168,6 +171,10 @@ check_table(const sw_t *s)
             fuzz_assert(p->st.has_mac && vpnws_mac_eq(e->mac, p->st.mac));
         }
     }
+
+    /* the count the bridges' cap reads, and the cap itself */
+    fuzz_assert(learned == t->learned);
+    fuzz_assert(s->conf.bridged_macs == 0 || learned <= s->conf.bridged_macs);
 
     for (i = 0; i < NPORTS; i++) {
         if (s->ports[i].st.port.flags & VPNWS_PORT_BRIDGE) {
@@ -315,6 +322,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cap = 1 + fuzz_u8(&in) % 16;
     s->conf.bridge_macs = fuzz_u8(&in) % 6;
     s->conf.mac_aging = fuzz_u8(&in) % 8;
+    k = fuzz_u8(&in);
+    s->conf.bridged_macs = k % 8;           /* 0: no cap */
+    s->conf.dhcp_guard = (k >> 3) & 1;
+    s->conf.ra_guard = (k >> 4) & 1;
+    s->conf.ip_guard = (k >> 5) & 1;
 
     mem = malloc(vpnws_mactab_size(cap));
     vpnws_mactab_init(&s->tab, mem, cap, (uint64_t) flags * 0x9e3779b97f4a7c15ULL);
