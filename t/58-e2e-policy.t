@@ -2,7 +2,8 @@
 
 # vpnws end to end, policy from an identity provider: auth_request to a
 # backend in the same nginx (200 with headers, 401, 403) sets the user,
-# the bridge grant and the rate through auth_request_set.  Real clients
+# the switch, the pinned MAC, the bridge grant and the rate through
+# auth_request_set.  Real clients
 # and taps: an ungranted --bridge fails with 403, a granted one works, a
 # rate-limited peer's iperf3 lands within 10 % of its rate while an
 # unlimited one is not held; with isolation=on the guards drop a peer's
@@ -33,7 +34,7 @@ $e->uplink('c', 3);
 my $hash = `openssl passwd -apr1 secret`;
 chomp $hash;
 $e->write_file('htpasswd', join '', map { "$_:$hash\n" }
-               qw(alice bob carol mallory banned));
+               qw(alice bob carol mallory banned dave eve));
 $e->write_file('ok.txt', '');
 
 my $port = $E2E::PORT;
@@ -41,12 +42,15 @@ my $idp = $port + 2;
 my $tap = substr('vp' . $e->nsname('t'), 0, 15);
 
 # the identity provider: checks the password, names the grants
-$e->nginx(workers => 2, grant => '',
+$e->nginx(workers => 2, grant => '', vpnws => '$vpn_switch',
     switch => "isolation=on tap=$tap "
               . '"tap_exec=ip addr add 10.217.0.1/24 dev $VPNWS_TAP"',
     http => <<"EOF",
     map \$remote_user \$idp_bridge { default off; bob on; }
     map \$remote_user \$idp_rate { default ""; alice "2m burst=256k"; }
+    map \$remote_user \$idp_switch { default office; eve lab; }
+    map \$remote_user \$idp_mac { default ""; dave 02:00:00:00:58:0d; }
+    vpnws_switch lab size=1m;
     server {
         listen 127.0.0.1:$idp;
         location /check {
@@ -56,11 +60,14 @@ $e->nginx(workers => 2, grant => '',
             add_header X-Vpn-User \$remote_user always;
             add_header X-Vpn-Bridge \$idp_bridge always;
             add_header X-Vpn-Rate \$idp_rate always;
+            add_header X-Vpn-Switch \$idp_switch always;
+            add_header X-Vpn-Mac \$idp_mac always;
             alias $d/ok.txt;
         }
     }
 EOF
     server => <<"EOF",
+        location /status-lab { vpnws_status lab; }
         location = /auth {
             internal;
             proxy_pass http://127.0.0.1:$idp/check;
@@ -72,8 +79,10 @@ EOF
            . ' auth_request_set $vpn_user $upstream_http_x_vpn_user;'
            . ' auth_request_set $vpn_bridge $upstream_http_x_vpn_bridge;'
            . ' auth_request_set $vpn_rate $upstream_http_x_vpn_rate;'
+           . ' auth_request_set $vpn_switch $upstream_http_x_vpn_switch;'
+           . ' auth_request_set $vpn_mac $upstream_http_x_vpn_mac;'
            . ' vpnws_user $vpn_user; vpnws_bridge $vpn_bridge;'
-           . ' vpnws_rate $vpn_rate;');
+           . ' vpnws_rate $vpn_rate; vpnws_mac $vpn_mac;');
 
 sub url { my ($user, $k) = @_; "ws://$user:secret\@10.213.$k.1:$port/vpn" }
 
@@ -107,7 +116,23 @@ ok($e->wait_log($nb, qr/403/), 'the IdP answers 403: 403');
 my $wp = $e->client('c', tap => 'vpn6',
                     url => "ws://alice:wrong\@10.213.3.1:$port/vpn");
 ok($e->wait_log($wp, qr/401/), 'a wrong password at the IdP: 401');
-$e->stop_client($_) for $m, $nb, $wp;
+
+# the IdP's switch: eve joins lab, not office
+my $eve = $e->client('c', tap => 'vpn5', url => url('eve', 3),
+                     addr => '10.219.0.5/24');
+ok($e->wait_log($eve, qr/connected to ws:/), 'eve connected');
+my $lab = $e->http_get('/status-lab');
+like($lab, qr/"REMOTE_USER":"eve"/, 'the IdP\'s switch: eve is on lab');
+ok(!peer_of('eve'), 'and not on office');
+
+# the IdP pins dave's MAC; his client announces its tap's: 403, clearly
+my $dv = $e->client('c', tap => 'vpn4', url => url('dave', 3));
+ok($e->wait_log($dv, qr/403/), 'a MAC pinned by the IdP, another tap MAC:'
+   . ' 403');
+like($e->read_file('error.log'),
+     qr/X-vpn-ws-MAC differs from the MAC given to this peer/,
+     'and the log says why');
+$e->stop_client($_) for $m, $nb, $wp, $eve, $dv;
 like($e->read_file('error.log'),
      qr/refused websocket upgrade: bridge mode is not granted/,
      'the refusal is in the error log');

@@ -171,6 +171,8 @@ sub read_file {
 # start nginx in namespace "s"; $server is the inside of the server block
 # after the listen lines; %opts: workers, listen (extra listen params),
 # ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn),
+# vpnws (the switch of /vpn: a name or a variable, office),
+# grant (the bridge grant in /vpn, "vpnws_bridge on;"),
 # switch (more vpnws_switch parameters), modules (the load_module line)
 sub nginx {
     my ($self, %o) = @_;
@@ -183,6 +185,7 @@ sub nginx {
     my $loc = $o{loc} || '';
     # bridge mode granted unless the test brings its own policy
     my $grant = $o{grant} // 'vpnws_bridge on;';
+    my $vpnws = $o{vpnws} // 'office';
     my $switch = $o{switch} || '';
 
     my $modules = $o{modules} || "load_module $BUILD/ngx_http_vpnws_module.so;";
@@ -206,7 +209,7 @@ http {
         listen $PORT$lp;
         listen [::]:$PORT$lp;
         $server
-        location /vpn { vpnws office; $grant $loc }
+        location /vpn { vpnws $vpnws; $grant $loc }
         location /status { vpnws_status office; }
     }
 }
