@@ -7,7 +7,8 @@
 # t/unit/vnet) reaches an offload peer untouched and a plain peer as the
 # kernel's own segments, byte for byte; one an offload peer cannot take
 # whole (TSO6 not granted) is cut for it; malformed headers are dropped and
-# counted (bad_vnet) and the peer stays.
+# counted (bad_vnet) and the peer stays.  The daemon does not answer the
+# header: its peers keep plain frames (the client falls back).
 
 use strict;
 use warnings;
@@ -17,6 +18,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 
+use Daemon;
 use VpnwsTest;
 use VpnwsWS qw(eth_frame);
 
@@ -43,14 +45,16 @@ sub drops {
 
 {
     my $t = VpnwsTest->start_switch(params => 'offload=off');
-    my $ws = $t->peer_ok(mac => $MAC1, headers => { 'X-vpn-ws-Offload' => $ALL });
+    my $ws = $t->peer_ok(mac => $MAC1,
+                         headers => { 'X-vpn-ws-Offload' => $ALL });
     ok(!defined $ws->header('X-vpn-ws-Offload'), 'offload=off: no answer');
     $t->done(no_done_testing => 1);
 }
 
 {
     my $t = VpnwsTest->start_switch(params => 'max_frame=9000');
-    my $ws = $t->peer_ok(mac => $MAC1, headers => { 'X-vpn-ws-Offload' => $ALL });
+    my $ws = $t->peer_ok(mac => $MAC1,
+                         headers => { 'X-vpn-ws-Offload' => $ALL });
     ok(!defined $ws->header('X-vpn-ws-Offload'),
        'max_frame=9000: no room for a super-frame, no offload');
     $t->done(no_done_testing => 1);
@@ -138,5 +142,23 @@ ok($st->{super_frames} >= 1 && $st->{soft_segmented} >= 2,
    . "$st->{soft_segmented} cut");
 
 $t->done(no_done_testing => 1);
+
+SKIP: {
+    skip("daemon not built: $Daemon::BINARY", 3) unless -x $Daemon::BINARY;
+
+    my $dt = Daemon::Target->new();
+    my $da = $dt->peer(mac => $MAC1,
+                       headers => { 'X-vpn-ws-Offload' => $ALL });
+    ok(!defined $da->header('X-vpn-ws-Offload'),
+       'daemon: no X-vpn-ws-Offload in its 101');
+    my $db = $dt->peer(mac => $MAC2);
+    my $pf = eth_frame($MAC2, $MAC1, 0x88b5, 'z' x 60);
+    $da->send_binary($pf);
+    is($db->recv_eth(3), $pf, 'daemon: plain frames both ways');
+    $db->send_binary(eth_frame($MAC1, $MAC2, 0x88b5, 'w' x 60));
+    is($da->recv_eth(3), eth_frame($MAC1, $MAC2, 0x88b5, 'w' x 60),
+       'daemon: no header in front of frames to the peer that asked');
+    $dt->done;
+}
 
 done_testing();

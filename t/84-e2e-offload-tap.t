@@ -30,7 +30,8 @@ $e->nginx(workers => 2, switch => $switch);
 my $port = $E2E::PORT;
 my $o = Offload->new($e);
 
-my ($flags) = $e->sh('s', "cat /sys/class/net/$tap/tun_flags") =~ /(0x[0-9a-f]+)/;
+my ($flags) = $e->sh('s', "cat /sys/class/net/$tap/tun_flags")
+    =~ /(0x[0-9a-f]+)/;
 ok(hex($flags // 0) & 0x4000,
     'the tap has IFF_VNET_HDR');
 
@@ -71,7 +72,8 @@ for (1 .. 50) {
     last if $log =~ /offload= of a tap cannot change/;
     select(undef, undef, undef, 0.1);
 }
-like($log, qr/tap=\S+ exists with virtio-net headers; offload= of a tap cannot change/,
+like($log,
+    qr/tap=\S+ exists with virtio-net headers; offload= of a tap cannot/,
     'a reload with offload=off is refused, and says why');
 $e->allow_alert(qr/offload= of a tap cannot change/);
 ok($e->wait_ping('a', '10.214.0.254', 5), 'the running switch goes on');

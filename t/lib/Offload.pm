@@ -71,8 +71,8 @@ use warnings;
 use IO::Socket::IP;
 $| = 1;
 my ($port, $out) = @ARGV;
-my $l = IO::Socket::IP->new(LocalHost => '::', LocalPort => $port, Listen => 1, ReuseAddr => 1,
-    V6Only => 0) or die "listen: $!";
+my $l = IO::Socket::IP->new(LocalHost => '::', LocalPort => $port,
+    Listen => 1, ReuseAddr => 1, V6Only => 0) or die "listen: $!";
 print "READY\n";
 $SIG{ALRM} = sub { die "receiver timed out\n" };
 alarm 60;
