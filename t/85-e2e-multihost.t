@@ -37,15 +37,31 @@ my %client = (ca => 'ha', cb => 'hb', cc => 'hc');
 my %num = (ca => 1, cb => 2, cc => 3);
 my @clients = sort keys %client;
 
-for my $c (@clients) {
+for my $c (grep { $_ ne 'cc' } @clients) {
     $m->client_on($c, $num{$c}, hosts => [$client{$c}]);
 }
+
+# cc by a name with two addresses: its own (refused) first, then host C's
+$m->ns('cc');
+$m->underlay_link('cc', 103);
+$m->{client_ns}{cc} = 1;
+$m->hosts_file('cc', "10.215.0.103 seg.test\n10.215.0.3 seg.test\n");
+like($m->sh('cc', 'getent ahostsv4 seg.test | grep STREAM'),
+     qr/^10\.215\.0\.103 .*\n10\.215\.0\.3 /s,
+     'seg.test: two addresses, the refusing one first');
+$m->client('cc', tap => 'vpn0', addr => '10.214.0.3/24',
+    args => ['-v', '--mac', $m->mac(3), '--mtu', $Multihost::MTU],
+    url => "ws://seg.test:$E2E::PORT/vpn");
 
 for my $c (@clients) {
     ok($m->wait_log((grep { $m->{clients}{$_}{ns} eq $c }
                      keys %{$m->{clients}})[0], qr/connected to/, 10),
        "client $c connected to its host");
 }
+my ($ccpid) = grep { $m->{clients}{$_}{ns} eq 'cc' } keys %{$m->{clients}};
+like($m->client_log($ccpid),
+     qr{TCP connected to 10\.215\.0\.3 port.*connected to ws://seg\.test:}s,
+     'a name with several addresses: the next address after a refusal');
 
 for my $from (@clients) {
     for my $to (@clients) {

@@ -30,6 +30,15 @@ sub new {
     my $self = E2E::new($class, %o);
 
     $self->{hosts} = {};
+
+    # hosts files a killed earlier run left behind
+    for my $d (glob '/etc/netns/vwe*') {
+        my ($pid) = $d =~ m{/vwe(\d+)} or next;
+        next if kill 0, $pid;
+        unlink "$d/hosts";
+        rmdir $d;
+    }
+
     $self->ns('u');
     $self->sh('u', 'ip link add ul type bridge && ip link set ul up');
     return $self;
@@ -240,6 +249,18 @@ sub host_get {
     return $r;
 }
 
+# /etc/hosts of namespace $n (ip netns exec bind-mounts /etc/netns/NS/hosts);
+# removed with the namespace
+sub hosts_file {
+    my ($self, $n, $text) = @_;
+    my $d = "/etc/netns/" . $self->nsname($n);
+    make_path($d);
+    push @{$self->{etc_netns}}, $d;
+    open my $fh, '>', "$d/hosts" or die "$d/hosts: $!";
+    print $fh $text;
+    close $fh;
+}
+
 sub host_status {
     my ($self, $h) = @_;
     my $r = $self->host_get($h, '/status');
@@ -351,6 +372,12 @@ sub cleanup {
     }
 
     $self->SUPER::cleanup();
+
+    for my $d (@{$self->{etc_netns} || []}) {
+        unlink "$d/hosts";
+        rmdir $d;
+    }
+    rmdir '/etc/netns';
 }
 
 1;
