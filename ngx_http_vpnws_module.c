@@ -246,9 +246,7 @@ ngx_http_vpnws(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rv = ngx_http_vpnws_policy_switch(cf, vlcf, &value[1]);
 
     } else {
-        rv = (vlcf->policy.sw_name) ? "is duplicate"
-                                    : ngx_http_vpnws_location(cf, vlcf,
-                                                              &vlcf->sw);
+        rv = ngx_http_vpnws_location(cf, vlcf, &vlcf->sw);
     }
 
     if (rv != NGX_CONF_OK) {
@@ -292,7 +290,7 @@ ngx_http_vpnws_location(ngx_conf_t *cf, ngx_http_vpnws_loc_conf_t *vlcf,
 
     value = cf->args->elts;
 
-    if (vlcf->sw || vlcf->status) {
+    if (vlcf->sw || vlcf->status || vlcf->policy.sw_name) {
         return "is duplicate: a location is either vpnws or vpnws_status";
     }
 

@@ -148,6 +148,10 @@ passes('every policy directive', loc => 'vpnws sw; vpnws_bridge $arg_b; '
        . 'vpnws_mac $arg_m; vpnws_ip $arg_i; vpnws_user $remote_user; '
        . 'vpnws_rate 10m burst=1m flood=100; vpnws_peers_per_user 3;');
 passes('vpnws with a variable', loc => 'vpnws $arg_sw;');
+fails('vpnws $var and vpnws_status in one location', qr/is duplicate/,
+      loc => 'vpnws $arg_sw; vpnws_status sw;');
+fails('vpnws $var twice', qr/is duplicate/,
+      loc => 'vpnws $arg_sw; vpnws $arg_x;');
 passes('guards and bridged_macs', switch => 'vpnws_switch sw peers=10 '
        . 'macs=40 bridged_macs=30 dhcp_guard=on ra_guard=off ip_guard=on;');
 fails('a constant vpnws_rate that does not parse',

@@ -654,6 +654,25 @@ sub policy {
     next_is($br, 'after the offer', 'policy: a peer\'s DHCP offer is dropped');
     dropped('policy: a DHCP offer of an ordinary peer', dhcp_server => 1);
 
+    # a rate: the peer is slowed, not dropped (300 frames, 300 KB of
+    # websocket bytes through 200k burst=64k take more than a second)
+    my $R = '02:00:00:00:17:30';
+    my $lim = $T->peer(path => '/vpn?user=rl&rate=200k&grant=on',
+                       bridge => 'on');
+    my $t0 = Time::HiRes::time();
+    $lim->send_eth($A, $R, 0x88b5, 'r' x 1000) for 1 .. 300;
+    my $got = VpnwsWS->collect([$a], want => 300, timeout => 10)->[0];
+    my $took = Time::HiRes::time() - $t0;
+    is(scalar @$got, 300, 'policy: a rate-limited peer loses nothing');
+    ok($took > 0.9, sprintf('policy: 300 KB at 200k/s take %.2f s', $took));
+    $t0 = Time::HiRes::time();
+    $br->send_eth($A, $G, 0x88b5, 'f' x 1000) for 1 .. 300;
+    $got = VpnwsWS->collect([$a], want => 300, timeout => 10)->[0];
+    $took = Time::HiRes::time() - $t0;
+    ok(@$got == 300 && $took < 0.6,
+       sprintf('policy: an unlimited one, %.2f s', $took));
+    $lim->close(clean => 1);
+
     # two peers per user
     my @u = map { $T->peer(path => '/vpn?user=uma') } 1 .. 2;
     is($T->try_peer(path => '/vpn?user=uma')->status, 403,
