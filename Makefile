@@ -20,11 +20,11 @@ UNITDIR    ?= /etc/systemd/system
 NGX_CONFIGURE ?=
 MODDIR     ?= /usr/lib/nginx/modules
 
-CORE_SRCS  := src/vpnws_mac.c src/vpnws_ws.c src/vpnws_mactab.c \
-              src/vpnws_switch.c src/vpnws_limit.c src/vpnws_guard.c \
-              src/vpnws_policy.c src/vpnws_json.c src/vpnws_prom.c \
-              src/vpnws_tap_linux.c src/vpnws_vnet.c src/vpnws_gso.c \
-              src/vpnws_upgrade.c
+# the core sources a build uses: $(call vpnws_sources,module|client|...)
+vpnws_sources = $(shell awk -v b=$(1) '$$1 !~ /^\#/ { for (i = 2; i <= NF; \
+                    i++) if ($$i == b) print "src/" $$1 }' src/sources.list)
+
+CORE_SRCS  := $(call vpnws_sources,module)
 CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
@@ -42,7 +42,8 @@ $(BUILD)/nginx-src: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(NGINX_SRC)' | cmp -s - $@ || echo '$(NGINX_SRC)' > $@
 
-$(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure $(BUILD)/nginx-src
+$(BUILD)/nginx/.configured: config src/sources.list $(NGINX_SRC)/configure \
+                            $(BUILD)/nginx-src
 	rm -rf $(BUILD)/nginx $(BUILD)/nginx-objs
 	mkdir -p $(BUILD)
 	cp -a $(NGINX_SRC)/. $(BUILD)/nginx
@@ -55,12 +56,14 @@ $(BUILD)/nginx/.configured: config $(NGINX_SRC)/configure $(BUILD)/nginx-src
 	touch $@
 
 # a new file, not an overwrite: running nginx processes map the old one
-$(MODULE): $(BUILD)/nginx/.configured $(MOD_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): $(BUILD)/nginx/.configured $(MOD_SRCS) $(CORE_SRCS) $(CORE_HDRS) \
+           src/sources.list
 	$(MAKE) -C $(BUILD)/nginx -f $(BUILD)/nginx-objs/Makefile modules
 	cp $(BUILD)/nginx-objs/ngx_http_vpnws_module.so $@.tmp && mv -f $@.tmp $@
 
 -include client/client.mk
 -include daemon/daemon.mk
+-include bench/bench.mk
 -include t/unit/unit.mk
 -include man/man.mk
 -include debian/deb.mk
@@ -97,7 +100,7 @@ asan-test: asan-module
 
 bench:
 	@tools/ensure-deps build bench
-	$(MAKE) all
+	$(MAKE) all bench-load
 	bench/run
 
 demo:

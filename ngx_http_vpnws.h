@@ -116,7 +116,6 @@ struct ngx_http_vpnws_switch_s {
     /* this worker's view */
     uint32_t                    gen;
     ngx_queue_t                 local;
-    ngx_uint_t                  nlocal;
     ngx_http_vpnws_peer_t     **by_slot;
     vpnws_switch_cache_t       *cache;      /* unicast destinations */
     ngx_connection_t           *tap_conn;   /* this worker's tap queue */

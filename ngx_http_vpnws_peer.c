@@ -115,7 +115,6 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     ngx_http_set_ctx(r, p, ngx_http_vpnws_module);
 
     ngx_queue_insert_tail(&sw->local, &p->queue);
-    sw->nlocal++;
     sw->by_slot[state->port.slot] = p;
 
     cln->handler = ngx_http_vpnws_cleanup;
@@ -681,7 +680,6 @@ ngx_http_vpnws_cleanup(void *data)
     vpnws_ws_reader_reset(&p->reader, &ngx_http_vpnws_ws_handler, p);
 
     ngx_queue_remove(&p->queue);
-    sw->nlocal--;
     sw->by_slot[p->state.port.slot] = NULL;
 
     ngx_http_vpnws_switch_ctx(sw, &ctx);

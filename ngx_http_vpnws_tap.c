@@ -10,12 +10,11 @@
 
 
 #include <net/if.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 
 #include "ngx_http_vpnws.h"
 #include "vpnws_tap.h"
+#include "vpnws_hook.h"
 
 
 #define NGX_HTTP_VPNWS_TAP_BATCH    64
@@ -149,76 +148,18 @@ ngx_http_vpnws_tap_cleanup(void *data)
 }
 
 
-/*
- * The command gets none of the master's descriptors (log files, listening
- * sockets on a reload, tap queues) but stdin, stdout and stderr, and runs
- * with no signal blocked or ignored (a reload runs with signals blocked).
- */
-static void
-ngx_http_vpnws_tap_exec_child(void)
-{
-    int       fd, signo;
-    sigset_t  set;
-
-    fd = open("/dev/null", O_RDONLY);
-
-    if (fd > 0) {
-        (void) dup2(fd, STDIN_FILENO);
-    }
-
-    if (syscall(SYS_close_range, 3, ~0U, 0) == -1) {
-        for (fd = 3; fd < 65536; fd++) {
-            (void) close(fd);
-        }
-    }
-
-    for (signo = 1; signo < NSIG; signo++) {
-        (void) signal(signo, SIG_DFL);
-    }
-
-    sigemptyset(&set);
-    (void) sigprocmask(SIG_SETMASK, &set, NULL);
-}
-
-
 static ngx_int_t
 ngx_http_vpnws_tap_exec(ngx_log_t *log, ngx_http_vpnws_switch_t *sw)
 {
-    int        status;
-    pid_t      pid;
-    ngx_err_t  err;
+    char  err[NGX_MAX_ERROR_STR];
 
-    pid = fork();
-
-    if (pid == -1) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno, "fork() failed");
-        return NGX_ERROR;
-    }
-
-    if (pid == 0) {
-        ngx_http_vpnws_tap_exec_child();
-        (void) setenv("VPNWS_TAP", (char *) sw->tap_name.data, 1);
-        (void) setenv("VPNWS_SWITCH", (char *) sw->name.data, 1);
-        execl("/bin/sh", "sh", "-c", (char *) sw->tap_exec.data,
-              (char *) NULL);
-        _exit(127);
-    }
-
-    while (waitpid(pid, &status, 0) == -1) {
-        err = ngx_errno;
-
-        if (err != NGX_EINTR) {
-            ngx_log_error(NGX_LOG_EMERG, log, err, "waitpid() failed");
-            return NGX_ERROR;
-        }
-    }
-
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    /* the master's listeners and queues stay out of the command */
+    if (vpnws_hook_run((char *) sw->tap_exec.data, (char *) sw->tap_name.data,
+                       (char *) sw->name.data, err, sizeof(err))
+        != 0)
+    {
         ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "vpnws_switch \"%V\": tap_exec \"%V\" exited with "
-                      "status %d", &sw->name, &sw->tap_exec,
-                      WIFEXITED(status) ? WEXITSTATUS(status)
-                                        : 128 + WTERMSIG(status));
+                      "vpnws_switch \"%V\": tap_exec %s", &sw->name, err);
         return NGX_ERROR;
     }
 

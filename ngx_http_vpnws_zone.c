@@ -20,10 +20,6 @@ static ngx_msec_t ngx_http_vpnws_expire_period(ngx_http_vpnws_switch_t *sw);
 
 
 #define NGX_HTTP_VPNWS_DEFAULT_SIZE     (1024 * 1024)
-#define NGX_HTTP_VPNWS_DEFAULT_PEERS    1024
-/* a 64 KiB super-frame of an offload peer (vpnws_vnet.h) */
-#define NGX_HTTP_VPNWS_DEFAULT_FRAME    VPNWS_VNET_FRAME_MAX
-#define NGX_HTTP_VPNWS_DEFAULT_QUEUE    (256 * 1024)
 #define NGX_HTTP_VPNWS_REAP_PERIOD      1000    /* ms: exited workers */
 
 
@@ -98,18 +94,13 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sw->name = *name;
     sw->index = vmcf->switches.nelts;
     sw->cycle = cf->cycle;
-    sw->max_peers = NGX_HTTP_VPNWS_DEFAULT_PEERS;
+    sw->max_peers = VPNWS_DEFAULT_PEERS;
     sw->max_macs = NGX_CONF_UNSET_UINT;
     sw->tap_macs = NGX_CONF_UNSET_UINT;
-    sw->queue = NGX_HTTP_VPNWS_DEFAULT_QUEUE;
-    sw->timeout = 60000;
-    sw->ping = 20000;
-    sw->conf.max_frame = NGX_HTTP_VPNWS_DEFAULT_FRAME;
-    sw->conf.bridge_macs = 256;
-    sw->conf.mac_aging = 300;
-    sw->conf.broadcast = 1;
-    sw->conf.multicast = 1;
-    sw->conf.isolation = 0;
+    sw->queue = VPNWS_DEFAULT_QUEUE;
+    sw->timeout = VPNWS_DEFAULT_IDLE;
+    sw->ping = VPNWS_DEFAULT_PING;
+    vpnws_switch_conf_default(&sw->conf);
     sw->offload = VPNWS_OFFLOAD_ALL;
     sw->conf.bridged_macs = (uint32_t) NGX_CONF_UNSET_UINT;
     sw->guards = NGX_CONF_UNSET_UINT;
@@ -139,7 +130,7 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (sw->max_macs == NGX_CONF_UNSET_UINT) {
-        sw->max_macs = sw->max_peers * 4;
+        sw->max_macs = vpnws_switch_default_macs((uint32_t) sw->max_peers);
     }
 
     if (sw->tap_macs == NGX_CONF_UNSET_UINT) {

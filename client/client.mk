@@ -4,10 +4,8 @@
 CLIENT_SRCS := client/main.c client/url.c client/auth.c client/conn.c \
                client/tls.c client/http.c client/proxy.c client/loop.c \
                client/log.c client/servers.c client/offload.c \
-               src/vpnws_ws.c src/vpnws_mac.c src/vpnws_tap_linux.c \
-               src/vpnws_vnet.c src/vpnws_gso.c
-CLIENT_HDRS := client/vpnws_client.h src/vpnws_ws.h src/vpnws_mac.h \
-               src/vpnws_tap.h src/vpnws_vnet.h src/vpnws_gso.h
+               $(call vpnws_sources,client)
+CLIENT_HDRS := client/vpnws_client.h $(wildcard src/*.h) src/sources.list
 CLIENT_LIBS := -lssl -lcrypto
 
 CLIENT_ASAN_CC    ?= clang

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "vpnws_client.h"
+#include "vpnws_hook.h"
 
 
 static const char  vpnws_usage[] =
@@ -35,7 +36,8 @@ static const char  vpnws_usage[] =
 "options (default in parentheses):\n"
 "  --auth-file FILE    Basic auth \"user:password\" from FILE, mode 0600; the\n"
 "                      password alone if the URL has \"user@\" ($VPNWS_AUTH)\n"
-"  --exec CMD          sh -c CMD once the tap is up, $VPNWS_TAP set (none)\n"
+"  --exec CMD          sh -c CMD once the tap is up (none): $VPNWS_TAP is\n"
+"                      the tap, $VPNWS_SWITCH the first URL (no password)\n"
 "  --key FILE          client certificate key, PEM (the --crt file)\n"
 "  --crt FILE          client certificate chain, PEM (none)\n"
 "  --ca FILE           CA certificates that verify the server (system store)\n"
@@ -45,8 +47,10 @@ static const char  vpnws_usage[] =
 "  --mtu N             set the tap MTU, 68..65518 (kernel's, 1500)\n"
 "  --no-offload        plain frames: no IFF_VNET_HDR, no 64 KiB super-frames\n"
 "                      on the tap or the wire (offload when the server agrees)\n"
-"  --uid USER          run as USER once the tap exists (no change)\n"
-"  --gid GROUP         run as GROUP once the tap exists (USER's group)\n"
+"  --uid USER          run as USER (name or number) once the tap exists,\n"
+"                      with USER's groups only (no change)\n"
+"  --gid GROUP         run as GROUP (USER's primary group; needed for a\n"
+"                      number with no passwd entry)\n"
 "  --proxy URL         HTTP proxy http://[u:p@]host[:port], none ($*_proxy)\n"
 "  --ping-interval S   PING after S idle seconds, 0: never (17)\n"
 "  --timeout S         reconnect after S s of silence, 0: never (60)\n"
@@ -162,57 +166,6 @@ vpnws_number(const char *opt, const char *s, long min, long max)
     }
 
     return (int) n;
-}
-
-
-static void
-vpnws_parse_ids(vpnws_conf_t *conf, const char *user, const char *group)
-{
-    char           *end;
-    unsigned long   n;
-    struct group   *gr;
-    struct passwd  *pw;
-
-    if (user) {
-        errno = 0;
-        n = strtoul(user, &end, 10);
-        pw = getpwnam(user);
-
-        if (pw) {
-            conf->uid = pw->pw_uid;
-
-            if (group == NULL) {
-                conf->gid = pw->pw_gid;
-                conf->has_gid = 1;
-            }
-
-        } else if (*user && *end == '\0' && errno == 0 && n < UINT_MAX) {
-            conf->uid = (uid_t) n;
-
-        } else {
-            vpnws_die(VPNWS_EXIT_USAGE, "--uid \"%s\": no such user", user);
-        }
-
-        conf->has_uid = 1;
-    }
-
-    if (group) {
-        errno = 0;
-        n = strtoul(group, &end, 10);
-        gr = getgrnam(group);
-
-        if (gr) {
-            conf->gid = gr->gr_gid;
-
-        } else if (*group && *end == '\0' && errno == 0 && n < UINT_MAX) {
-            conf->gid = (gid_t) n;
-
-        } else {
-            vpnws_die(VPNWS_EXIT_USAGE, "--gid \"%s\": no such group", group);
-        }
-
-        conf->has_gid = 1;
-    }
 }
 
 
@@ -349,7 +302,7 @@ static void
 vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 {
     int          c;
-    char        *proxy;
+    char        *proxy, err[VPNWS_ERRLEN];
     const char  *user, *group;
 
     conf->ping_interval = VPNWS_PING_DEFAULT;
@@ -504,7 +457,9 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
         vpnws_log(VPNWS_LOG_INFO, "TLS options ignored for a ws:// URL");
     }
 
-    vpnws_parse_ids(conf, user, group);
+    if (vpnws_priv_parse(&conf->priv, user, group, err, sizeof(err)) != 0) {
+        vpnws_die(VPNWS_EXIT_USAGE, "%s", err);
+    }
 }
 
 
@@ -556,71 +511,26 @@ vpnws_setup_tap(vpnws_client_t *cl)
 static void
 vpnws_run_exec(vpnws_client_t *cl)
 {
-    int    status;
-    pid_t  pid;
+    char  err[VPNWS_ERRLEN], sw[VPNWS_ERRLEN];
 
-    if (setenv("VPNWS_TAP", cl->ifname, 1) != 0) {
-        vpnws_die(VPNWS_EXIT_INTERNAL, "setenv(): %s", strerror(errno));
+    /* the switch it joins: the first server, credentials hidden */
+    vpnws_url_redact(cl->conf->servers[0].text, sw, sizeof(sw));
+
+    if (vpnws_hook_run(cl->conf->exec, cl->ifname, sw, err, sizeof(err))
+        != 0)
+    {
+        vpnws_die(VPNWS_EXIT_SETUP, "--exec: %s", err);
     }
-
-    fflush(NULL);
-
-    pid = fork();
-
-    if (pid == -1) {
-        vpnws_die(VPNWS_EXIT_INTERNAL, "fork(): %s", strerror(errno));
-    }
-
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cl->conf->exec, (char *) NULL);
-        fprintf(stderr, VPNWS_CLIENT_NAME ": execl(/bin/sh): %s\n",
-                strerror(errno));
-        _exit(127);
-    }
-
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            vpnws_die(VPNWS_EXIT_INTERNAL, "waitpid(): %s", strerror(errno));
-        }
-    }
-
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        return;
-    }
-
-    if (WIFEXITED(status)) {
-        vpnws_die(VPNWS_EXIT_SETUP, "--exec \"%s\" exited with status %d",
-                  cl->conf->exec, WEXITSTATUS(status));
-    }
-
-    vpnws_die(VPNWS_EXIT_SETUP, "--exec \"%s\" killed by signal %d",
-              cl->conf->exec, WTERMSIG(status));
 }
 
 
 static void
 vpnws_drop_privileges(vpnws_conf_t *conf)
 {
-    if (!conf->has_uid && !conf->has_gid) {
-        return;
-    }
+    char  err[VPNWS_ERRLEN];
 
-    if (setgroups(0, NULL) != 0) {
-        vpnws_die(VPNWS_EXIT_SETUP, "setgroups(): %s", strerror(errno));
-    }
-
-    if (conf->has_gid && setgid(conf->gid) != 0) {
-        vpnws_die(VPNWS_EXIT_SETUP, "setgid(%u): %s", (unsigned) conf->gid,
-                  strerror(errno));
-    }
-
-    if (conf->has_uid && setuid(conf->uid) != 0) {
-        vpnws_die(VPNWS_EXIT_SETUP, "setuid(%u): %s", (unsigned) conf->uid,
-                  strerror(errno));
-    }
-
-    if (conf->has_uid && conf->uid != 0 && setuid(0) == 0) {
-        vpnws_die(VPNWS_EXIT_SETUP, "could regain root after setuid()");
+    if (vpnws_priv_drop(&conf->priv, err, sizeof(err)) != 0) {
+        vpnws_die(VPNWS_EXIT_SETUP, "%s", err);
     }
 
     vpnws_log(VPNWS_LOG_DEBUG, "running as uid %u gid %u",

@@ -13,6 +13,7 @@
 
 #include <openssl/ssl.h>
 
+#include "vpnws_priv.h"
 #include "vpnws_ws.h"
 #include "vpnws_mac.h"
 #include "vpnws_tap.h"
@@ -110,8 +111,6 @@ typedef struct {
     unsigned        no_verify:1;
     unsigned        bridge:1;
     unsigned        has_mac:1;
-    unsigned        has_uid:1;
-    unsigned        has_gid:1;
     unsigned        no_offload:1;
     const char     *exec;
     const char     *key;
@@ -120,8 +119,7 @@ typedef struct {
     const char     *auth_file;
     uint8_t         mac[VPNWS_MAC_LEN];
     int             mtu;
-    uid_t           uid;
-    gid_t           gid;
+    vpnws_priv_t    priv;               /* --uid, --gid */
     int             ping_interval;      /* s, 0: never */
     int             timeout;            /* s, 0: never */
 } vpnws_conf_t;

@@ -193,6 +193,9 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
 
     local = 0;
 
+    /* every field the size depends on is set (sw_len too) */
+    memset(&jp, 0, sizeof(vpnws_json_peer_t));
+
     for (q = vpnwsd.ports; q; q = q->port_next) {
         local += (q->kind == VPNWSD_PEER);
         jp.addr = q->addr;

@@ -1,6 +1,6 @@
 # vpn-ws: the uwsgi fallback daemon, built from the core.
 # Included by the top Makefile; uses BUILD, CC, CFLAGS, WARN, CPPFLAGS and
-# CORE_SRCS from there.
+# vpnws_sources from there.
 #
 #   make                  $(BUILD)/vpn-ws (with `all`)
 #   make vpn-ws-static    $(BUILD)/vpn-ws-static, one static binary
@@ -8,23 +8,13 @@
 
 DAEMON_CLANG  ?= clang
 DAEMON_SRCS   := $(wildcard daemon/*.c)
-DAEMON_HDRS   := $(wildcard daemon/*.h) $(wildcard src/*.h)
-DAEMON_CORE   := $(CORE_SRCS) src/vpnws_uwsgi.c src/vpnws_http.c
+DAEMON_HDRS   := $(wildcard daemon/*.h) $(wildcard src/*.h) src/sources.list
+DAEMON_CORE   := $(call vpnws_sources,daemon)
 DAEMON_LIBS   := -lcrypto
 DAEMON_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
 
-# the server tap, once its backend is in the tree
-ifneq ($(wildcard src/vpnws_tap.h),)
-ifneq ($(wildcard src/vpnws_tap_linux.c),)
-DAEMON_CORE   += src/vpnws_tap_linux.c
-DAEMON_TAP    := -DVPNWSD_HAVE_TAP=1
-endif
-endif
-
-# CORE_SRCS may list some of these already
-DAEMON_CORE   := $(sort $(DAEMON_CORE))
-DAEMON_FLAGS  := $(CPPFLAGS) -Idaemon $(DAEMON_TAP)
+DAEMON_FLAGS  := $(CPPFLAGS) -Idaemon
 
 .PHONY: vpn-ws vpn-ws-static vpn-ws-asan
 

@@ -524,7 +524,7 @@ vpnwsd_respond(vpnwsd_conn_t *c, const char *line, const char *headers,
 
     c->resp_len = (size_t) n + len;
     c->resp_pos = 0;
-    c->deadline = vpnwsd.now + VPNWSD_IDLE;
+    c->deadline = vpnwsd.now + VPNWS_DEFAULT_IDLE;
 
     if (vpnwsd_conn_events(c, EPOLLOUT) != 0) {
         vpnwsd_conn_free(c);

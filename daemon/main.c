@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "vpnwsd.h"
+#include "vpnws_priv.h"
 
 
 vpnwsd_t      vpnwsd;
@@ -41,17 +42,20 @@ static const char  vpnwsd_usage[] =
 "  --bridge             the tap is a bridge: it learns MACs and receives\n"
 "                       unknown unicast\n"
 "  --exec CMD           run CMD with /bin/sh once the tap exists (before\n"
-"                       privileges are dropped; $VPNWS_TAP is its name)\n"
+"                       privileges are dropped; $VPNWS_TAP is its name,\n"
+"                       $VPNWS_SWITCH the socket)\n"
 "  --no-broadcast       do not flood broadcast frames\n"
 "  --no-multicast       do not flood multicast frames\n"
 "  --isolation          peers reach only bridges and the tap, never each\n"
 "                       other\n"
-"  --max-frame N        largest ethernet frame in bytes (default 65536)\n"
+"  --max-frame N        largest ethernet frame in bytes (default 65664)\n"
 "  --bridge-macs N      MACs a bridge port may learn (default 256)\n"
 "  --max-peers N        peers at most (default 1024)\n"
 "  --queue N            output queue bytes per peer (default 262144)\n"
-"  --uid USER           run as USER once the socket and tap exist\n"
-"  --gid GROUP          run as GROUP once the socket and tap exist\n"
+"  --uid USER           run as USER (name or number) once the socket and\n"
+"                       tap exist, with USER's groups only\n"
+"  --gid GROUP          run as GROUP (default: USER's primary group; a\n"
+"                       number with no passwd entry needs --gid)\n"
 "  --policy             bridge mode only where the proxy grants it\n"
 "                       (uwsgi_param VPNWS_BRIDGE on); without it and\n"
 "                       without VPNWS_* variables a client may ask for\n"
@@ -267,14 +271,9 @@ vpnwsd_parse(int argc, char **argv)
     vpnws_rate_t   rate;
 
     vpnwsd.verbosity = VPNWSD_LOG_NOTICE;
-    vpnwsd.queue = VPNWSD_DEFAULT_QUEUE;
-    vpnwsd.max_peers = VPNWSD_DEFAULT_PEERS;
-    vpnwsd.conf.max_frame = VPNWSD_DEFAULT_FRAME;
-    vpnwsd.conf.bridge_macs = VPNWSD_DEFAULT_BRIDGE;
-    vpnwsd.conf.mac_aging = VPNWSD_DEFAULT_AGING;
-    vpnwsd.conf.broadcast = 1;
-    vpnwsd.conf.multicast = 1;
-    vpnwsd.conf.isolation = 0;
+    vpnwsd.queue = VPNWS_DEFAULT_QUEUE;
+    vpnwsd.max_peers = VPNWS_DEFAULT_PEERS;
+    vpnws_switch_conf_default(&vpnwsd.conf);
     vpnwsd.socket_mode = 0660;
     vpnwsd.socket_uid = (uid_t) -1;
     vpnwsd.socket_gid = (gid_t) -1;
@@ -420,11 +419,7 @@ vpnwsd_parse(int argc, char **argv)
                            "--max-frame");
     }
 
-    vpnwsd.max_macs = vpnwsd.max_peers * 4;
-
-    if (vpnwsd.max_macs < 4096) {
-        vpnwsd.max_macs = 4096;
-    }
+    vpnwsd.max_macs = vpnws_switch_default_macs(vpnwsd.max_peers);
 
     /* as the module: bridges leave every ordinary peer its entry, and
      * isolation guards the peers */
@@ -438,72 +433,14 @@ vpnwsd_parse(int argc, char **argv)
 static int
 vpnwsd_drop_privileges(void)
 {
-    char           *end;
-    gid_t           gid;
-    uid_t           uid;
-    struct group   *gr;
-    struct passwd  *pw;
+    char          err[256];
+    vpnws_priv_t  priv;
 
-    if (vpnwsd.uid == NULL && vpnwsd.gid == NULL) {
-        return 0;
-    }
-
-    uid = (uid_t) -1;
-    gid = (gid_t) -1;
-
-    if (vpnwsd.gid) {
-        gid = (gid_t) strtoul(vpnwsd.gid, &end, 10);
-
-        if (*end != '\0' || end == vpnwsd.gid) {
-            gr = getgrnam(vpnwsd.gid);
-
-            if (gr == NULL) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "--gid: unknown group \"%s\"",
-                           vpnwsd.gid);
-                return -1;
-            }
-
-            gid = gr->gr_gid;
-        }
-    }
-
-    if (vpnwsd.uid) {
-        uid = (uid_t) strtoul(vpnwsd.uid, &end, 10);
-
-        if (*end != '\0' || end == vpnwsd.uid) {
-            pw = getpwnam(vpnwsd.uid);
-
-            if (pw == NULL) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "--uid: unknown user \"%s\"",
-                           vpnwsd.uid);
-                return -1;
-            }
-
-            uid = pw->pw_uid;
-
-            if (gid == (gid_t) -1) {
-                gid = pw->pw_gid;
-            }
-        }
-    }
-
-    if (gid != (gid_t) -1) {
-        if (setgroups(1, &gid) == -1 && errno != EPERM) {
-            vpnwsd_log(VPNWSD_LOG_ERR, "setgroups(%u) failed: %s",
-                       (unsigned) gid, strerror(errno));
-            return -1;
-        }
-
-        if (setgid(gid) == -1) {
-            vpnwsd_log(VPNWSD_LOG_ERR, "setgid(%u) failed: %s",
-                       (unsigned) gid, strerror(errno));
-            return -1;
-        }
-    }
-
-    if (uid != (uid_t) -1 && setuid(uid) == -1) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "setuid(%u) failed: %s", (unsigned) uid,
-                   strerror(errno));
+    if (vpnws_priv_parse(&priv, vpnwsd.uid, vpnwsd.gid, err, sizeof(err))
+        != 0
+        || vpnws_priv_drop(&priv, err, sizeof(err)) != 0)
+    {
+        vpnwsd_log(VPNWSD_LOG_ERR, "%s", err);
         return -1;
     }
 

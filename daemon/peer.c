@@ -887,14 +887,14 @@ vpnwsd_peer_tick(vpnwsd_conn_t *c)
 
     idle = vpnwsd.now - c->last_rx;
 
-    if (idle >= VPNWSD_IDLE) {
+    if (idle >= VPNWS_DEFAULT_IDLE) {
         vpnwsd_log(VPNWSD_LOG_INFO, "peer %u idle for %lld ms, closing",
                    c->state.port.id, (long long) idle);
         vpnwsd_peer_close(c, VPNWS_WS_CLOSE_GOING_AWAY, "idle");
         return;
     }
 
-    if (idle >= VPNWSD_PING && !c->pinged) {
+    if (idle >= VPNWS_DEFAULT_PING && !c->pinged) {
         c->pinged = 1;
         (void) vpnwsd_queue(c, NULL, 0, VPNWS_WS_OP_PING);
     }

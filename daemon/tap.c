@@ -12,11 +12,8 @@
 #include <sys/wait.h>
 
 #include "vpnwsd.h"
-
-
-#if (VPNWSD_HAVE_TAP)
-
 #include "vpnws_tap.h"
+#include "vpnws_hook.h"
 
 
 int
@@ -185,86 +182,17 @@ vpnwsd_tap_close(void)
 }
 
 
-#else /* !VPNWSD_HAVE_TAP */
-
-
-int
-vpnwsd_tap_open(void)
-{
-    vpnwsd_log(VPNWSD_LOG_ERR, "--tuntap: this build has no tap support "
-               "(src/vpnws_tap.h was missing)");
-    return -1;
-}
-
-
-void
-vpnwsd_tap_read(vpnwsd_conn_t *c)
-{
-    (void) c;
-}
-
-
-void
-vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
-{
-    (void) c;
-    (void) frame;
-    (void) len;
-}
-
-
-void
-vpnwsd_tap_announce(vpnwsd_conn_t *src)
-{
-    (void) src;
-}
-
-
-void
-vpnwsd_tap_close(void)
-{
-}
-
-
-#endif
-
-
-/* --exec: run once the tap exists, before privileges are dropped */
 int
 vpnwsd_tap_exec(void)
 {
-    int    status;
-    pid_t  pid;
+    char  err[512];
 
-    pid = fork();
-
-    if (pid == -1) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "fork() failed: %s", strerror(errno));
-        return -1;
-    }
-
-    if (pid == 0) {
-        if (vpnwsd.tap_name[0]) {
-            (void) setenv("VPNWS_TAP", vpnwsd.tap_name, 1);
-        }
-
-        /* a shell, as the original vpn-ws: "ip addr add ... dev vpn0" */
-        execl("/bin/sh", "sh", "-c", vpnwsd.exec, (char *) NULL);
-        _exit(127);
-    }
-
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            vpnwsd_log(VPNWSD_LOG_ERR, "waitpid() failed: %s",
-                       strerror(errno));
-            return -1;
-        }
-    }
-
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "--exec \"%s\" failed (status %d)",
-                   vpnwsd.exec, WIFEXITED(status) ? WEXITSTATUS(status)
-                                                  : 128 + WTERMSIG(status));
+    if (vpnws_hook_run(vpnwsd.exec, vpnwsd.tap_name[0] ? vpnwsd.tap_name
+                                                       : NULL,
+                       vpnwsd.socket, err, sizeof(err))
+        != 0)
+    {
+        vpnwsd_log(VPNWSD_LOG_ERR, "--exec: %s", err);
         return -1;
     }
 

@@ -45,19 +45,11 @@
 #define VPNWSD_UWSGI_MAX        16384   /* largest request packet accepted */
 #define VPNWSD_REQUEST_TIMEOUT  5000    /* ms to send the whole packet */
 #define VPNWSD_CLOSE_WAIT       2000    /* ms to flush a Close frame */
-#define VPNWSD_PING             20000   /* ms of silence before a ping */
-#define VPNWSD_IDLE             60000   /* ms of silence before closing */
 #define VPNWSD_READ_ROUNDS      8       /* reads per event: fairness */
 #define VPNWSD_FREE_KEEP        32      /* spare buffers kept per kind */
 #define VPNWSD_ADDR_LEN         64
 #define VPNWSD_EVENTS           256
 #define VPNWSD_TRUST_MAX        16      /* --trust-header options */
-
-#define VPNWSD_DEFAULT_FRAME    65536
-#define VPNWSD_DEFAULT_QUEUE    (256 * 1024)
-#define VPNWSD_DEFAULT_PEERS    1024
-#define VPNWSD_DEFAULT_BRIDGE   256
-#define VPNWSD_DEFAULT_AGING    300
 
 
 typedef enum {

@@ -760,3 +760,31 @@ vpnws_switch_announce(const vpnws_port_state_t *src, uint16_t tap_flags,
 
     return VPNWS_ANNOUNCE_LEN;
 }
+
+
+void
+vpnws_switch_conf_default(vpnws_switch_conf_t *conf)
+{
+    memset(conf, 0, sizeof(vpnws_switch_conf_t));
+
+    conf->max_frame = VPNWS_DEFAULT_FRAME;
+    conf->bridge_macs = VPNWS_DEFAULT_BRIDGE_MACS;
+    conf->mac_aging = VPNWS_DEFAULT_MAC_AGING;
+    conf->broadcast = 1;
+    conf->multicast = 1;
+}
+
+
+uint32_t
+vpnws_switch_default_macs(uint32_t peers)
+{
+    uint64_t  n;
+
+    n = (uint64_t) peers * VPNWS_MACS_PER_PEER;
+
+    if (n < VPNWS_MIN_MACS) {
+        return VPNWS_MIN_MACS;
+    }
+
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t) n;
+}

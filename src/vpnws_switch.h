@@ -104,6 +104,19 @@ typedef struct {
 } vpnws_switch_conf_t;
 
 
+/* what a switch is without configuration, in every host */
+#define VPNWS_DEFAULT_PEERS         1024
+/* a 64 KiB super-frame and its virtio-net header (VPNWS_VNET_FRAME_MAX) */
+#define VPNWS_DEFAULT_FRAME         (65536 + 128)
+#define VPNWS_DEFAULT_QUEUE         (256 * 1024)    /* bytes per peer */
+#define VPNWS_DEFAULT_BRIDGE_MACS   256
+#define VPNWS_DEFAULT_MAC_AGING     300             /* seconds */
+#define VPNWS_DEFAULT_IDLE          60000           /* ms before closing */
+#define VPNWS_DEFAULT_PING          20000           /* ms before a ping */
+#define VPNWS_MACS_PER_PEER         4
+#define VPNWS_MIN_MACS              4096
+
+
 /* per source port state, kept by the host that reads the port's frames */
 typedef struct vpnws_port_state_s {
     vpnws_port_t    port;
@@ -255,6 +268,12 @@ size_t vpnws_switch_announce(const vpnws_port_state_t *src,
     uint16_t tap_flags, uint8_t *frame);
 
 const char *vpnws_drop_name(vpnws_drop_t reason);
+
+/* the rules' defaults: max_frame, bridge_macs, mac_aging, floods on */
+void vpnws_switch_conf_default(vpnws_switch_conf_t *conf);
+
+/* the MAC table's size when not configured: 4 a peer, 4096 at least */
+uint32_t vpnws_switch_default_macs(uint32_t peers);
 
 
 #endif /* _VPNWS_SWITCH_H_INCLUDED_ */

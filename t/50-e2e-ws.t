@@ -92,6 +92,52 @@ my @refused = $e->client_log($p) =~ /Connection refused/g;
 is(scalar @refused, 1, 'the failure is logged once, not at every retry');
 is($e->stop_client($p), 0, 'SIGTERM: exit code 0');
 
+# --uid/--gid (issue 15.9): every id dropped, root's groups gone, with a
+# name, a number with a passwd entry, and a number without one
+sub proc_status {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/status" or return {};
+    return { map { /^(\w+):\s*(.*?)\s*$/ ? ($1 => $2) : () } <$fh> };
+}
+
+# the groups a user has: what initgroups() gives it (root's never)
+my $nobody_groups = join("\t", split ' ', `id -G nobody`);
+
+for my $c (['--uid nobody', ['--uid', 'nobody'], 65534, 65534,
+            $nobody_groups],
+           ['--uid 65534', ['--uid', '65534'], 65534, 65534, $nobody_groups],
+           ['--uid 54321 --gid 54322', ['--uid', 54321, '--gid', 54322],
+            54321, 54322, ''])
+{
+    my ($what, $args, $uid, $gid, $groups) = @$c;
+    my $hook = $e->dir . "/hook-$what.txt";
+    $hook =~ s/ /_/g;
+    $p = $e->client('a', tap => 'vpn9', url => 'ws://10.213.1.1:1/vpn',
+                    args => [@$args, '--exec', "exec > $hook; "
+                             . 'echo "tap=$VPNWS_TAP switch=$VPNWS_SWITCH"; '
+                             . 'ls /proc/$$/fd']);
+    ok($e->wait_log($p, qr/retrying/), "$what: running");
+    my $st = proc_status($p);
+    is($st->{Uid}, join("\t", ($uid) x 4), "$what: every uid is $uid");
+    is($st->{Gid}, join("\t", ($gid) x 4), "$what: every gid is $gid");
+    is($st->{Groups}, $groups, "$what: the user's groups, none of root's");
+    is($e->stop_client($p), 0, "$what: stopped");
+
+    my $out = $e->read_file($hook) // '';
+    like($out, qr{^tap=vpn9 switch=ws://10\.213\.1\.1:1/vpn$}m,
+         "$what: --exec has \$VPNWS_TAP and \$VPNWS_SWITCH");
+    is(join(' ', sort grep { /^\d+$/ } split /\s+/,
+            ($out =~ /\n(.*)/s)[0] // ''), '0 1 2',
+       "$what: --exec inherits descriptors 0-2 only");
+}
+
+$p = $e->client('a', tap => 'vpn9', args => ['--uid', '54321'],
+    url => 'ws://10.213.1.1:1/vpn');
+is($e->wait_exit($p, 5), 2, 'a uid without a passwd entry and no --gid: '
+   . 'exit code 2');
+like($e->client_log($p), qr/54321 has no passwd entry.*--gid/,
+     'and says to give --gid');
+
 $p = $e->client('a', tap => 'vpn9', url => 'ws://no-such-host.invalid/vpn');
 ok($e->wait_log($p, qr/cannot resolve "no-such-host\.invalid": .*; retrying/),
     'DNS failure reported and retried');

@@ -219,10 +219,10 @@ ok(-f $file && -s $file == 5, 'the file is left alone');
 # --uid, --gid
 
 SKIP: {
-    skip 'not root', 5 if $> != 0;
+    skip 'not root', 22 if $> != 0;
 
     my $nobody = getpwnam('nobody');
-    skip 'no user nobody', 5 unless defined $nobody;
+    skip 'no user nobody', 22 unless defined $nobody;
 
     my $du = Daemon->start($t, socket => "$dir/uid.sock",
                            args => ['--uid', 'nobody', '--gid', 'nogroup'],
@@ -249,6 +249,52 @@ SKIP: {
     is($rc, 5, 'an unknown user: exit code 5');
     like($out, qr/unknown user/, 'an unknown user: says so');
     unlink "$dir/uid.sock", "$dir/uid2.sock";
+
+    # issue 15.9: a numeric --uid keeps no gid 0 and none of root's groups
+    my $ng = join("\t", split ' ', `id -G nobody`);
+    my $uid_runs = 0;
+
+    for my $c (['--uid 65534', ['--uid', '65534'], $nobody,
+                scalar((getpwnam('nobody'))[3]), $ng],
+               ['--uid nobody', ['--uid', 'nobody'], $nobody,
+                scalar((getpwnam('nobody'))[3]), $ng],
+               ['--uid 54321 --gid 54322', ['--uid', 54321, '--gid', 54322],
+                54321, 54322, ''])
+    {
+        my ($what, $args, $u, $g, $groups) = @$c;
+        my $k = ++$uid_runs;
+        my $hook = "$dir/hook-$k.txt";
+        my $dn = Daemon->start($t, socket => "$dir/uid3.sock",
+                               args => [@$args, '--exec', "exec > $hook; "
+                                        . 'echo "switch=$VPNWS_SWITCH"; '
+                                        . 'ls /proc/$$/fd'],
+                               log => "$dir/daemon-uid3-$k.log");
+        # the socket exists before the ids change; this line comes after
+        $dn->wait_log(qr/listening on/, 5);
+        my %s;
+        open my $fh, '<', "/proc/" . $dn->pid . "/status" or die;
+        %s = map { /^(\w+):\s*(.*?)\s*$/ ? ($1 => $2) : () } <$fh>;
+        close $fh;
+        is($s{Uid}, join("\t", ($u) x 4), "$what: every uid is $u");
+        is($s{Gid}, join("\t", ($g) x 4), "$what: every gid is $g");
+        is($s{Groups}, $groups, "$what: the user's groups, none of root's");
+        $dn->stop();
+
+        open $fh, '<', $hook or die "$hook: $!";
+        my $h = do { local $/; <$fh> };
+        close $fh;
+        like($h, qr{^switch=\Q$dir/uid3.sock\E$}m,
+             "$what: --exec has \$VPNWS_SWITCH");
+        is(join(' ', sort grep { /^\d+$/ } split /\s+/,
+                ($h =~ /\n(.*)/s)[0] // ''), '0 1 2',
+           "$what: --exec inherits descriptors 0-2 only");
+        unlink "$dir/uid3.sock";
+    }
+
+    ($rc, $out) = run_cmd('--uid', '54321', "$dir/uid4.sock");
+    is($rc, 5, 'a uid without a passwd entry and no --gid: exit code 5');
+    like($out, qr/54321 has no passwd entry.*--gid/, 'and says to give --gid');
+    unlink "$dir/uid4.sock";
 }
 
 
@@ -272,6 +318,8 @@ SKIP: {
                            args => ['--tuntap', $name, '--exec',
                                     "echo \"\$VPNWS_TAP\" > $mark"],
                            log => "$dir/daemon-tap.log");
+    # the socket comes first, the tap and --exec after it
+    $dt->wait_log(qr/listening on/, 5);
 
     ok(-d "/sys/class/net/$name", '--tuntap creates the device');
 

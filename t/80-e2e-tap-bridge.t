@@ -36,12 +36,22 @@ system("ip link add lan0 netns $s type veth peer name eth0 netns $l") == 0
 $e->sh('s', 'ip link set lan0 master br0 && ip link set lan0 up');
 $e->sh('l', 'ip addr add 10.214.0.100/24 dev eth0 && ip link set eth0 up');
 
+my $hook = $e->dir . '/tap_exec.txt';
 $e->nginx(workers => 2,
     switch => "tap=$tap tap_bridge=on "
-              . '"tap_exec=ip link set $VPNWS_TAP master br0"');
+              . '"tap_exec=ip link set $VPNWS_TAP master br0 && '
+              . "exec >$hook && " . 'echo switch=$VPNWS_SWITCH && '
+              . 'ls /proc/$$/fd"');
 
 my $dev = `ip netns exec $s ip -d link show $tap 2>&1`;
 like($dev, qr/master br0/, 'tap_exec put the tap into the bridge');
+
+# the environment and descriptors of every host's exec hook
+my $out = $e->read_file($hook);
+like($out, qr/^switch=office$/m, 'tap_exec has $VPNWS_SWITCH');
+is(join(' ', sort { $a <=> $b } grep { /^\d+$/ } split /\s+/,
+        ($out =~ /\n(.*)/s)[0] // ''), '0 1 2',
+   'tap_exec inherits descriptors 0-2 only (no listener, no tap queue)');
 like($dev, qr/multi_queue numqueues 2/, 'a tap queue per worker');
 
 my $st = $e->status();

@@ -1909,6 +1909,27 @@ test_mobility(void)
 }
 
 
+/* the defaults every host starts from */
+static void
+test_conf_default(void)
+{
+    vpnws_switch_conf_t  conf;
+
+    memset(&conf, 0xff, sizeof(vpnws_switch_conf_t));
+    vpnws_switch_conf_default(&conf);
+
+    ok(conf.max_frame == 65664 && conf.bridge_macs == 256
+       && conf.mac_aging == 300 && conf.broadcast && conf.multicast
+       && !conf.isolation && conf.bridged_macs == 0,
+       "conf_default: 64k super-frames, 256 bridge MACs, 300 s aging, floods on");
+    ok(vpnws_switch_default_macs(1024) == 4096
+       && vpnws_switch_default_macs(4) == 4096
+       && vpnws_switch_default_macs(10000) == 40000
+       && vpnws_switch_default_macs(UINT32_MAX) == UINT32_MAX,
+       "default_macs: 4 a peer, 4096 at least, no overflow");
+}
+
+
 int
 main(void)
 {
@@ -1942,6 +1963,7 @@ main(void)
     test_mobility();
     test_cache();
     test_ctx_init();
+    test_conf_default();
     test_drop_names();
     test_mactab_basic();
     test_mactab_purge();

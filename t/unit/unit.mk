@@ -1,6 +1,6 @@
 # vpnws: unit tests and fuzz targets of the core (src/).
 # Included by the top Makefile; uses BUILD, CC, CFLAGS, WARN, CPPFLAGS,
-# CORE_SRCS, CORE_HDRS from there.
+# vpnws_sources from there.
 #
 #   make unit-test     gcc build + prove, clang ASan/UBSan build + prove,
 #                      then fuzz-smoke
@@ -12,11 +12,9 @@ UNIT_CLANG     ?= clang
 UNIT_PROVE     ?= prove
 FUZZ_TIME      ?= 10
 
-# CORE_SRCS may name files that do not exist yet, and some core files
-# (the uwsgi parser) are only in the daemon's list; tap backends are OS code
-UNIT_CORE      := $(sort $(wildcard $(CORE_SRCS)) \
-                    $(filter-out src/vpnws_tap_%.c,$(wildcard src/vpnws_*.c)))
-UNIT_HDRS      := t/unit/tap.h $(wildcard src/*.h) $(wildcard fuzz/*.h)
+UNIT_CORE      := $(call vpnws_sources,unit)
+UNIT_HDRS      := t/unit/tap.h $(wildcard src/*.h) $(wildcard fuzz/*.h) \
+                  src/sources.list
 UNIT_LIBS      := -lcrypto
 UNIT_NAMES     := $(basename $(notdir $(wildcard t/unit/test_*.c)))
 UNIT_BINS      := $(UNIT_NAMES:%=$(BUILD)/unit/%)
