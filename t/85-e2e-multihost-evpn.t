@@ -109,27 +109,9 @@ for my $from (@clients) {
     }
 }
 
-my $wait = $m->listen_udp(5999, 4, @clients);
-for my $c (@clients) {
-    $m->send_broadcasts($c, 5999, "from-$c", 5);
-}
-my $got = $wait->();
+$m->check_broadcasts(\%num);
 
-for my $to (@clients) {
-    for my $from (@clients) {
-        my @counts = map { $got->{$to}{"from-$from-$_"} // 0 } 1 .. 5;
-        is("@counts", '1 1 1 1 1',
-           "$to got each broadcast of $from exactly once");
-    }
-}
-
-for my $pair (['ca', 'cb'], ['cb', 'cc'], ['cc', 'ca']) {
-    my ($from, $to) = @$pair;
-    my ($mbps, $out) = $m->iperf($from, $to, "10.214.0.$num{$to}", 2);
-    ok($mbps && $mbps > 1, "iperf3 $from -> $to across hosts")
-        or diag($out);
-    diag(sprintf("iperf3 %s -> %s: %.0f Mbit/s", $from, $to, $mbps // 0));
-}
+$m->check_iperf(\%num);
 
 for my $h (@hosts) {
     my $st = $m->host_status($h);

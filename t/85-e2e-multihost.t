@@ -105,19 +105,7 @@ for my $h (@hosts) {
 }
 
 # a broadcast from each client reaches each client exactly once
-my $wait = $m->listen_udp(5999, 4, @clients);
-for my $c (@clients) {
-    $m->send_broadcasts($c, 5999, "from-$c", 5);
-}
-my $got = $wait->();
-
-for my $to (@clients) {
-    for my $from (@clients) {
-        my @counts = map { $got->{$to}{"from-$from-$_"} // 0 } 1 .. 5;
-        is("@counts", '1 1 1 1 1',
-           "$to got each broadcast of $from exactly once");
-    }
-}
+$m->check_broadcasts(\%num);
 
 # nothing loops: the underlay carries no more frames once all is quiet
 my $before = $m->sh('u', 'cat /sys/class/net/ul/statistics/rx_packets');
@@ -125,13 +113,7 @@ sleep 1;
 my $after = $m->sh('u', 'cat /sys/class/net/ul/statistics/rx_packets');
 cmp_ok($after - $before, '<', 50, 'the underlay is quiet (no loop)');
 
-for my $pair (['ca', 'cb'], ['cb', 'cc'], ['cc', 'ca']) {
-    my ($from, $to) = @$pair;
-    my ($mbps, $out) = $m->iperf($from, $to, "10.214.0.$num{$to}", 2);
-    ok($mbps && $mbps > 1, "iperf3 $from -> $to across hosts")
-        or diag($out);
-    diag(sprintf("iperf3 %s -> %s: %.0f Mbit/s", $from, $to, $mbps // 0));
-}
+$m->check_iperf(\%num);
 
 $m->check_logs();
 

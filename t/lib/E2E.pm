@@ -168,6 +168,25 @@ sub read_file {
     return scalar <$fh>;
 }
 
+# the start of an nginx.conf up to the inside of http {}: files in $d
+sub conf_head {
+    my ($modules, $d, $workers) = @_;
+    return <<"EOF";
+$modules
+pid $d/nginx.pid;
+error_log $d/error.log info;
+worker_processes $workers;
+events { worker_connections 1024; }
+http {
+    access_log $d/access.log;
+    client_body_temp_path $d/client_body_temp;
+    proxy_temp_path $d/proxy_temp;
+    fastcgi_temp_path $d/fastcgi_temp;
+    uwsgi_temp_path $d/uwsgi_temp;
+    scgi_temp_path $d/scgi_temp;
+EOF
+}
+
 # start nginx in namespace "s"; $server is the inside of the server block
 # after the listen lines; %opts: workers, listen (extra listen params),
 # ssl (1: listen ssl), http (extra http-level text), loc (more in /vpn),
@@ -190,19 +209,8 @@ sub nginx {
 
     my $modules = $o{modules} || "load_module $BUILD/ngx_http_vpnws_module.so;";
 
-    $self->write_file('nginx.conf', <<"EOF");
-$modules
-pid $d/nginx.pid;
-error_log $d/error.log info;
-worker_processes $workers;
-events { worker_connections 1024; }
-http {
-    access_log $d/access.log;
-    client_body_temp_path $d/client_body_temp;
-    proxy_temp_path $d/proxy_temp;
-    fastcgi_temp_path $d/fastcgi_temp;
-    uwsgi_temp_path $d/uwsgi_temp;
-    scgi_temp_path $d/scgi_temp;
+    $self->write_file('nginx.conf', conf_head($modules, $d, $workers)
+                                    . <<"EOF");
     vpnws_switch office size=1m $switch;
     $http
     server {
@@ -461,9 +469,10 @@ sub iperf {
 }
 
 # GET a path from nginx inside namespace "s" (perl, no curl needed)
+# the nginx of namespace $n (default "s")
 sub http_get {
-    my ($self, $path) = @_;
-    my $ns = $self->nsname('s');
+    my ($self, $path, $n) = @_;
+    my $ns = $self->nsname($n // 's');
     my $script = 'use IO::Socket::INET; my $s = IO::Socket::INET->new('
         . "PeerAddr => q{127.0.0.1:$PORT}) or die; print \$s qq{GET $path"
         . ' HTTP/1.0\r\nHost: x\r\n\r\n}; local $/; print <$s>;';
@@ -483,10 +492,13 @@ sub status {
 }
 
 # end-of-test checks: no alerts in nginx's log, no sanitizer reports
+# @logs: the nginx error logs (default error.log)
 sub check_logs {
-    my ($self) = @_;
+    my ($self, @logs) = @_;
     my @bad;
-    for my $line (split /\n/, $self->read_file('error.log')) {
+    for my $line (map { split /\n/, $self->read_file($_) }
+                  @logs ? @logs : ('error.log'))
+    {
         next unless $line =~ /\[(alert|emerg|crit)\]/;
         next if grep { $line =~ $_ } @{$self->{allow}};
         push @bad, $line;

@@ -150,19 +150,9 @@ sub nginx_on {
 
     make_path($d);
     chmod 0755, $d;
-    $self->write_file("$h/nginx.conf", <<"EOF");
-load_module $E2E::BUILD/ngx_http_vpnws_module.so;
-pid $d/nginx.pid;
-error_log $d/error.log info;
-worker_processes $workers;
-events { worker_connections 1024; }
-http {
-    access_log $d/access.log;
-    client_body_temp_path $d/client_body_temp;
-    proxy_temp_path $d/proxy_temp;
-    fastcgi_temp_path $d/fastcgi_temp;
-    uwsgi_temp_path $d/uwsgi_temp;
-    scgi_temp_path $d/scgi_temp;
+    $self->write_file("$h/nginx.conf", E2E::conf_head(
+        "load_module $E2E::BUILD/ngx_http_vpnws_module.so;", $d, $workers)
+        . <<"EOF");
     vpnws_switch seg size=1m tap=vtap0 tap_bridge=on
         "tap_exec=ip link set \$VPNWS_TAP master br0 && ip link set \$VPNWS_TAP addrgenmode none" $switch;
     @{[ $o{http} // "" ]}
@@ -236,15 +226,7 @@ sub client_on {
 # the body of GET $path from host $h's nginx
 sub host_get {
     my ($self, $h, $path) = @_;
-    my $ns = $self->nsname($h);
-    my $script = 'use IO::Socket::INET; my $s = IO::Socket::INET->new('
-        . "PeerAddr => q{127.0.0.1:$E2E::PORT}) or die; print \$s qq{GET"
-        . " $path" . ' HTTP/1.0\r\nHost: x\r\n\r\n}; local $/; print <$s>;';
-    open(my $fh, '-|', 'ip', 'netns', 'exec', $ns, 'perl', '-e', $script)
-        or die "ip netns exec: $!";
-    local $/;
-    my $r = <$fh> // '';
-    close $fh;
+    my $r = $self->http_get($path, $h);
     $r =~ s/^.*?\r\n\r\n//s;
     return $r;
 }
@@ -336,23 +318,42 @@ sub send_broadcasts {
 
 sub check_logs {
     my ($self) = @_;
-    my @bad;
-    for my $h (sort keys %{$self->{hosts}}) {
-        for my $line (split /\n/, $self->read_file("$h/error.log")) {
-            next unless $line =~ /\[(alert|emerg|crit)\]/;
-            next if grep { $line =~ $_ } @{$self->{allow}};
-            push @bad, "$h: $line";
+    $self->SUPER::check_logs(map { "$_/error.log" } sort keys %{$self->{hosts}});
+}
+
+# a broadcast from each client of %$num (name => overlay number) reaches
+# each client exactly once
+sub check_broadcasts {
+    my ($self, $num) = @_;
+    my @clients = sort keys %$num;
+    my $wait = $self->listen_udp(5999, 4, @clients);
+
+    for my $c (@clients) {
+        $self->send_broadcasts($c, 5999, "from-$c", 5);
+    }
+
+    my $got = $wait->();
+
+    for my $to (@clients) {
+        for my $from (@clients) {
+            my @counts = map { $got->{$to}{"from-$from-$_"} // 0 } 1 .. 5;
+            is("@counts", '1 1 1 1 1',
+               "$to got each broadcast of $from exactly once");
         }
     }
-    ok(!@bad, 'no alerts in the error logs of the hosts')
-        or diag(join "\n", @bad);
+}
 
-    for my $pid (sort keys %{$self->{clients}}) {
-        my $log = $self->client_log($pid);
-        if ($log =~ /(AddressSanitizer|LeakSanitizer|runtime error:)/) {
-            fail("sanitizer report in client $pid");
-            diag($log);
-        }
+# iperf3 around the ring of clients of %$num, 2 s each
+sub check_iperf {
+    my ($self, $num) = @_;
+    my @c = sort keys %$num;
+
+    for my $i (0 .. $#c) {
+        my ($from, $to) = ($c[$i], $c[($i + 1) % @c]);
+        my ($mbps, $out) = $self->iperf($from, $to, "10.214.0.$num->{$to}", 2);
+        ok($mbps && $mbps > 1, "iperf3 $from -> $to across hosts")
+            or diag($out);
+        diag(sprintf("iperf3 %s -> %s: %.0f Mbit/s", $from, $to, $mbps // 0));
     }
 }
 
