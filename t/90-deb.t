@@ -6,8 +6,10 @@
 # does, through /etc/nginx/modules-enabled; the packaged client started as
 # its systemd unit starts it (its config and credentials files), the
 # password neither in /proc/PID/cmdline nor in the log; the units checked by
-# systemd-analyze verify; the man pages render without warnings.  Then the
-# packages are purged and the system is as it was, also when a check fails.
+# systemd-analyze verify; the daemon started as its unit starts it, its
+# socket reachable by the unit's group only; the man pages render without
+# warnings.  Then the packages are purged and the system is as it was, also
+# when a check fails.
 
 use strict;
 use warnings;
@@ -17,6 +19,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use File::Temp qw(tempdir);
+use POSIX ();
 
 my @PKGS = qw(libnginx-mod-http-vpnws vpn-ws-client vpn-ws);
 my $ROOT = "$FindBin::Bin/..";
@@ -44,11 +47,19 @@ for my $tool (qw(dpkg-buildpackage dh_nginx scdoc lintian systemd-analyze)) {
 }
 
 my $had_group = system('getent group vpn-ws >/dev/null') == 0;
+my $had_rundir = -e '/run/vpn-ws';
+my $daemon_pid;
 my $nginx_pid_before = -e '/run/nginx.pid';
 my @enabled_before = sort glob('/etc/nginx/modules-enabled/*');
 my $installed_by_us = 0;
 
 sub restore {
+    if ($daemon_pid) {
+        kill 'TERM', $daemon_pid;
+        waitpid($daemon_pid, 0);
+        $daemon_pid = undef;
+    }
+    system('rm', '-rf', '/run/vpn-ws') if !$had_rundir && -d '/run/vpn-ws';
     unlink $CONF, $AUTH;
     if ($installed_by_us) {
         system("dpkg --purge @PKGS >/dev/null 2>&1");
@@ -203,6 +214,68 @@ is(scalar(grep { ($_->{REMOTE_USER} // '') eq 'alice' } @{$st->{peers} || []}),
 is($e->stop_client($_), 0, 'stopped on SIGTERM') for $a, $b;
 $e->check_logs;
 $e->cleanup;
+
+# the daemon as vpn-ws.service starts it: RuntimeDirectory /run/vpn-ws
+# (mode 0750, group vpn-ws: Group=), VPNWS_OPTS from /etc/default/vpn-ws
+SKIP: {
+    skip '/run/vpn-ws exists: a vpn-ws runs here', 6 if $had_rundir;
+
+    my $dunit = `cat $udir/vpn-ws.service`;
+    my ($dexec) = $dunit =~ /^ExecStart=(.*)$/m;
+    my ($group) = $dunit =~ /^Group=(.*)$/m;
+    my ($rmode) = $dunit =~ /^RuntimeDirectoryMode=(.*)$/m;
+    my ($opts) = `cat /etc/default/vpn-ws` =~ /^VPNWS_OPTS=(.*)$/m;
+    my $gid = getgrnam($group);
+    ok(defined $gid, "the unit's group $group exists");
+
+    mkdir '/run/vpn-ws' or die "/run/vpn-ws: $!";
+    chown 0, $gid, '/run/vpn-ws';
+    chmod oct($rmode), '/run/vpn-ws';
+
+    my @dargv = map { $_ eq '$VPNWS_OPTS' ? split(' ', $opts // '') : $_ }
+                split ' ', $dexec;
+    $daemon_pid = fork() // die "fork: $!";
+    if ($daemon_pid == 0) {
+        open STDERR, '>', "$d/daemon.log";
+        $) = "$gid $gid";
+        $( = $gid;
+        { exec(@dargv) }
+        POSIX::_exit(127);      # no END blocks in a child
+    }
+
+    my $sock = '/run/vpn-ws/vpn.sock';
+    for (1 .. 50) { last if -S $sock; select(undef, undef, undef, 0.1); }
+    my @st = stat($sock);
+    ok(@st && ($st[2] & 07777) == 0660 && $st[5] == $gid,
+       sprintf('the socket: mode %04o, group %s', ($st[2] // 0) & 07777,
+               scalar getgrgid($st[5] // 0) // '?'));
+
+    # as the proxy: nobody, with and without the unit's group
+    my $try = sub {
+        my ($groups) = @_;
+        my $pid = fork() // die;
+        if ($pid == 0) {
+            my $nobody = getpwnam('nobody');
+            $) = $groups;
+            $( = (split ' ', $groups)[0];
+            $> = $< = $nobody;
+            require IO::Socket::UNIX;
+            POSIX::_exit(IO::Socket::UNIX->new(Peer => $sock) ? 0 : 1);
+        }
+        waitpid($pid, 0);
+        return $? >> 8;
+    };
+    my $nogroup = getgrnam('nogroup');
+    is($try->("$nogroup $nogroup"), 1, 'a user outside the group cannot connect');
+    is($try->("$nogroup $nogroup $gid"), 0, "a member of $group (the proxy) can");
+
+    kill 'TERM', $daemon_pid;
+    waitpid($daemon_pid, 0);
+    is($? >> 8, 0, 'the daemon stops on SIGTERM');
+    $daemon_pid = undef;
+    ok(!-e $sock, 'and removes its socket');
+    rmdir '/run/vpn-ws';
+}
 
 # purge: nothing of the packages stays
 unlink $CONF, $AUTH;
