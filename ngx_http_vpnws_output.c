@@ -168,6 +168,15 @@ ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame, size_t len,
     size_t                 room;
     ngx_http_vpnws_cut_t   cut;
 
+    if (vpnws_limit_on(&p->state.limit)
+        && vpnws_limit_send(&p->state.limit, ngx_current_msec, len) != 0)
+    {
+        /* over the peer's rate: what others send it is policed */
+        p->slot->drops++;
+        ngx_http_vpnws_count_drop(p->sw, VPNWS_DROP_RATE_LIMIT);
+        return;
+    }
+
     if (gso == NULL) {
 
         if (p->offload) {

@@ -562,6 +562,16 @@ vpnwsd_deliver(vpnwsd_conn_t *q, const uint8_t *frame, size_t len)
         return;
     }
 
+    if (vpnws_limit_on(&q->state.limit)
+        && vpnws_limit_send(&q->state.limit, (uint64_t) vpnwsd.now, len)
+           != 0)
+    {
+        /* over the peer's rate: what others send it is policed */
+        q->drops++;
+        vpnwsd.drops[VPNWS_DROP_RATE_LIMIT]++;
+        return;
+    }
+
     (void) vpnwsd_queue(q, frame, len, VPNWS_WS_OP_BINARY);
 }
 

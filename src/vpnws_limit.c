@@ -201,6 +201,8 @@ vpnws_limit_init(vpnws_limit_t *l, const vpnws_rate_t *rate, uint64_t now)
     l->bytes = (int64_t) rate->burst * 1000;
     l->floods = (int64_t) rate->flood_burst * 1000;
     l->last = now;
+    l->out = (int64_t) rate->burst * 1000;
+    l->out_last = now;
 }
 
 
@@ -302,6 +304,43 @@ vpnws_limit_flood(vpnws_limit_t *l, uint64_t now)
     }
 
     l->floods -= 1000;
+
+    return 0;
+}
+
+
+int
+vpnws_limit_send(vpnws_limit_t *l, uint64_t now, size_t len)
+{
+    int64_t   max;
+    uint64_t  ms;
+
+    if (l->conf.rate == 0) {
+        return 0;
+    }
+
+    if (now > l->out_last) {
+        ms = now - l->out_last;
+        l->out_last = now;
+
+        if (ms > VPNWS_LIMIT_IDLE_MAX) {
+            ms = VPNWS_LIMIT_IDLE_MAX;
+        }
+
+        max = (int64_t) l->conf.burst * 1000;
+        l->out += (int64_t) (l->conf.rate * ms);
+
+        if (l->out > max) {
+            l->out = max;
+        }
+    }
+
+    if (l->out < 0) {
+        return -1;
+    }
+
+    /* one frame may go into debt: a super-frame bigger than burst passes */
+    l->out -= (int64_t) len * 1000;
 
     return 0;
 }

@@ -6,6 +6,7 @@
  * vpnws_limit_wait() ms when it is empty, so the sender's TCP backs off.
  * The flood bucket counts broadcast, multicast and unknown unicast frames;
  * one over the limit is dropped, and the host pauses the port as well.
+ * Toward the port the same rate polices: over rate and burst, frames drop.
  */
 
 #ifndef _VPNWS_LIMIT_H_INCLUDED_
@@ -35,6 +36,8 @@ typedef struct {
     int64_t         bytes;          /* milli-bytes; below 0: debt */
     int64_t         floods;         /* milli-frames */
     uint64_t        last;           /* host msec of the last refill */
+    int64_t         out;            /* milli-bytes toward the port */
+    uint64_t        out_last;
 } vpnws_limit_t;
 
 
@@ -68,6 +71,12 @@ void vpnws_limit_charge(vpnws_limit_t *l, size_t n);
 
 /* a flooded frame: 0 to pass it, -1 to drop it */
 int vpnws_limit_flood(vpnws_limit_t *l, uint64_t now);
+
+/*
+ * A frame of len bytes toward the port: 0 to send it (charged), -1 to drop
+ * it: what others send to a peer cannot be slowed, only policed.
+ */
+int vpnws_limit_send(vpnws_limit_t *l, uint64_t now, size_t len);
 
 /* ms until the port may be read again; 0: now */
 uint64_t vpnws_limit_wait(vpnws_limit_t *l, uint64_t now);

@@ -33,7 +33,8 @@ static const char  *vpnws_drop_names[VPNWS_DROP_MAX] = {
     "arp_spoof",
     "ip_spoof",
     "unparsed",
-    "bad_vnet"
+    "bad_vnet",
+    "rate_limit"
 };
 
 

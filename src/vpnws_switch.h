@@ -41,6 +41,7 @@ typedef enum {
     VPNWS_DROP_IP_SPOOF,        /* IPv4 source not the peer's */
     VPNWS_DROP_UNPARSED,        /* a guard cannot see into the frame */
     VPNWS_DROP_VNET,            /* bad virtio-net header (offload peers) */
+    VPNWS_DROP_RATE_LIMIT,      /* to a peer over its rate */
     VPNWS_DROP_MAX
 } vpnws_drop_t;
 

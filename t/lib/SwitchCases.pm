@@ -671,6 +671,15 @@ sub policy {
     $took = Time::HiRes::time() - $t0;
     ok(@$got == 300 && $took < 0.6,
        sprintf('policy: an unlimited one, %.2f s', $took));
+
+    # toward the limited peer the rate polices: a burst's worth arrives
+    reset_drops();
+    $br->send_eth($R, $G, 0x88b5, 't' x 1000) for 1 .. 300;
+    $got = VpnwsWS->collect([$lim], quiet => 0.5, timeout => 5)->[0];
+    my $n = scalar @$got;
+    ok($n >= 60 && $n <= 100, "policy: 300 KB at once to a 200k peer: "
+       . "$n frames arrive (64k of burst and what the rate adds)");
+    dropped('policy: toward a limited peer', rate_limit => 300 - $n);
     $lim->close(clean => 1);
 
     # two peers per user

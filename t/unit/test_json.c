@@ -377,7 +377,8 @@ test_drops(void)
            "\"multicast_off\":9,\"unknown_unicast\":10,\"isolated\":11,"
            "\"queue_full\":12,\"ipc_full\":13,\"flood_limit\":14,"
            "\"bridged_full\":15,\"dhcp_server\":16,\"router_adv\":17,"
-           "\"arp_spoof\":18,\"ip_spoof\":19,\"unparsed\":20,\"bad_vnet\":21}",
+           "\"arp_spoof\":18,\"ip_spoof\":19,\"unparsed\":20,\"bad_vnet\":21,"
+           "\"rate_limit\":22}",
            "drops: every reason");
     free(buf);
 

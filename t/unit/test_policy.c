@@ -169,11 +169,36 @@ test_limit(void)
 
     ok(passed >= 99 && passed <= 101, "then 100 per second (%u)", passed);
 
+    /* toward the port: policed, burst then the rate, one frame of debt */
+    (void) vpnws_rate_parse(S("1m burst=100k"), &r, &err);
+    vpnws_limit_init(&l, &r, 0);
+    passed = 0;
+
+    for (i = 0; i < 200; i++) {
+        passed += vpnws_limit_send(&l, 0, 1000) == 0;
+    }
+
+    is_int(passed, 103, "send: 100k of burst, 1000-byte frames: 103 pass");
+    total = 0;
+
+    for (now = 1; now <= 10000; now++) {
+        total += vpnws_limit_send(&l, now, 1000) == 0 ? 1000 : 0;
+        total += vpnws_limit_send(&l, now, 1000) == 0 ? 1000 : 0;
+    }
+
+    ok(total >= 10 * 1048576 - 1000 && total <= 10 * 1048576 + 2000,
+       "send: 10 s at 1m: %zu bytes pass", total);
+    vpnws_limit_init(&l, &r, 0);
+    ok(vpnws_limit_send(&l, 0, 1 << 20) == 0
+       && vpnws_limit_send(&l, 0, 64) == -1,
+       "send: a super-frame over burst passes once, then the debt drops");
+
     /* off: nothing limited, never paused */
     (void) vpnws_rate_parse(S("off"), &r, &err);
     vpnws_limit_init(&l, &r, 0);
     ok(!vpnws_limit_on(&l) && vpnws_limit_room(&l, 0, 12345) == 12345
-       && vpnws_limit_flood(&l, 0) == 0 && vpnws_limit_wait(&l, 0) == 0,
+       && vpnws_limit_flood(&l, 0) == 0 && vpnws_limit_wait(&l, 0) == 0
+       && vpnws_limit_send(&l, 0, 1 << 30) == 0,
        "off limits nothing");
 
     /* a clock far ahead does not overflow the bucket */
