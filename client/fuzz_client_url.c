@@ -1,6 +1,7 @@
 /*
- * libFuzzer: vpn-ws-client URL parser (ws/wss and proxy forms) and the
- * proxy selection from the environment.
+ * libFuzzer: vpn-ws-client URL parser (ws/wss and proxy forms), the
+ * proxy selection from the environment, and the redaction of credentials
+ * in messages and argv.
  */
 
 
@@ -11,6 +12,46 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+/* "***@" in place of whatever precedes an '@'; argv only loses bytes to '*' */
+static void
+vpnws_url_redacted(const char *text)
+{
+    char    *shown, *hidden;
+    size_t   i, len;
+
+    len = strlen(text);
+    shown = malloc(len + 4);
+    hidden = strdup(text);
+
+    if (shown == NULL || hidden == NULL) {
+        free(shown);
+        free(hidden);
+        return;
+    }
+
+    vpnws_url_redact(text, shown, len + 4);
+
+    if (strchr(text, '@') != NULL && strstr(shown, "***@") == NULL) {
+        abort();
+    }
+
+    vpnws_url_hide(hidden);
+
+    for (i = 0; i < len; i++) {
+        if (hidden[i] != text[i] && hidden[i] != '*') {
+            abort();
+        }
+    }
+
+    if (hidden[len] != '\0') {
+        abort();
+    }
+
+    free(shown);
+    free(hidden);
+}
 
 
 int
@@ -49,6 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         vpnws_url_free(&conf.url);
     }
+
+    vpnws_url_redacted(text);
 
     free(text);
 
