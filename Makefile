@@ -29,7 +29,7 @@ CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
 
-.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps deb
+.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps fuzz-long deb
 
 all: module
 
@@ -97,6 +97,16 @@ asan-test: asan-module
 	VPNWS_BUILD=$(ASAN_BUILD) TEST_NGINX_PRELOAD="$(ASAN_RT)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    prove -j1 $(PROVE_FLAGS) $(ASAN_TESTS)
+
+# every libFuzzer target until FUZZ_RUNS executions or FUZZ_TIME seconds
+# each (not part of make test): executions, coverage, crashes per target
+FUZZ_RUNS ?= 10000000
+FUZZ_JOBS ?= 1
+
+fuzz-long:
+	$(MAKE) fuzz client-fuzz
+	FUZZ_TIME=$(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600) \
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) tools/fuzz-long $(BUILD)
 
 bench:
 	@tools/ensure-deps build bench
