@@ -29,7 +29,7 @@ CORE_HDRS  := $(wildcard src/*.h)
 MOD_SRCS   := config ngx_http_vpnws.h $(wildcard ngx_http_vpnws_*.c)
 MODULE     := $(BUILD)/ngx_http_vpnws_module.so
 
-.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps fuzz-long deb
+.PHONY: FORCE all module asan-module asan-test test unit-test nginx-test bench demo install clean deps fuzz-long soak deb
 
 all: module
 
@@ -107,6 +107,13 @@ fuzz-long:
 	$(MAKE) fuzz client-fuzz
 	FUZZ_TIME=$(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600) \
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) tools/fuzz-long $(BUILD)
+
+# SOAK_PEERS peers for SOAK_TIME seconds, a reload a minute, a kill -9 every
+# two (not part of make test; bench/soak says what it checks)
+soak:
+	@tools/ensure-deps build bench
+	$(MAKE) all
+	VPNWS_BUILD=$(BUILD) bench/soak
 
 bench:
 	@tools/ensure-deps build bench

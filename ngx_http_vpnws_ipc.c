@@ -405,8 +405,13 @@ ngx_http_vpnws_ipc_sendmsg(ngx_uint_t worker, struct iovec *iov, int niov)
     if (n == -1) {
         err = ngx_socket_errno;
 
-        if (err == NGX_EPIPE || err == NGX_ECONNREFUSED) {
-            /* that worker has exited: a reload or a shutdown is under way */
+        if (err == NGX_EPIPE || err == NGX_ECONNREFUSED
+            || err == NGX_ECONNRESET)
+        {
+            /*
+             * that worker has exited: a reload or a shutdown is under way
+             * (ECONNRESET: it left messages unread)
+             */
             ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
                           "vpnws: sendmsg() to worker %ui failed", worker);
 
@@ -524,7 +529,7 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
     ngx_http_vpnws_flush_dirty();
 
     if (i == NGX_HTTP_VPNWS_IPC_BATCH) {
-        /* more may wait: let the peers' events run first */
-        ngx_post_event(rev, &ngx_posted_events);
+        /* more may wait: let the peers' events (and the cycle) run first */
+        ngx_post_event(rev, &ngx_posted_next_events);
     }
 }

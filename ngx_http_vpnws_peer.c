@@ -361,8 +361,12 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         /* its TCP backs off while nothing is read */
 
     } else if (rounds == NGX_HTTP_VPNWS_READ_ROUNDS && rev->ready) {
-        /* let other peers run before reading more */
-        ngx_post_event(rev, &ngx_posted_events);
+        /*
+         * let other peers run before reading more: in the next cycle, or
+         * the posted events never end under load and the worker never
+         * sees a reload, its timers or a status request
+         */
+        ngx_post_event(rev, &ngx_posted_next_events);
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {

@@ -423,7 +423,8 @@ ngx_http_vpnws_tap_read_handler(ngx_event_t *rev)
     ngx_http_vpnws_flush_dirty();
 
     if (i == NGX_HTTP_VPNWS_TAP_BATCH) {
-        ngx_post_event(rev, &ngx_posted_events);
+        /* the next cycle: a busy tap must not starve the worker */
+        ngx_post_event(rev, &ngx_posted_next_events);
     }
 }
 

@@ -66,6 +66,8 @@ typedef struct {
     unsigned            noread:1;
     unsigned            closed:1;
     unsigned            special:1;      /* the slow pair: counted apart */
+    uint64_t            closed_at;      /* ns, --reconnect */
+    uint64_t            retry_at;       /* ns, next attempt */
     double              rate;           /* open loop frames/s, 0: closed */
 
     uint8_t            *in;
@@ -146,9 +148,10 @@ static struct {
     int                 mac_base;
     int                 relay_cpu;
     const char         *cpu_pids;
+    int                 reconnect;
 } opt = {
     "127.0.0.1", 0, "/vpn", NULL, "pairs", NULL, "any", "switch",
-    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, 0, -1, -1, NULL
+    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, 0, -1, -1, NULL, 0
 };
 
 
@@ -157,6 +160,9 @@ static int               npeers;
 static load_thread_t    *threads;
 static _Atomic int       phase;        /* 0 warmup, 1 measure, 2 stop */
 static _Atomic uint64_t  closed_peers;
+static _Atomic uint64_t  reconnects;        /* --reconnect: done */
+static _Atomic uint64_t  reconnect_fails;   /* attempts refused or failed */
+static _Atomic uint64_t  max_down_ns;       /* longest closed time */
 static uint8_t           bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static pid_t             relay_pids[64];
 static int               nrelay;
@@ -336,9 +342,11 @@ peer_closed(load_peer_t *p, const char *why)
 
     p->closed = 1;
     p->want_out = 0;
+    p->closed_at = now_ns();
+    p->retry_at = p->closed_at + 100000000ULL;
     atomic_fetch_add(&closed_peers, 1);
 
-    if (atomic_load(&phase) < 2) {
+    if (atomic_load(&phase) < 2 && !opt.reconnect) {
         fprintf(stderr, "vpnws-load: peer %u closed: %s\n", p->idx, why);
     }
 
@@ -678,6 +686,137 @@ peer_read(load_peer_t *p)
 }
 
 
+static int hs_request(char *req, size_t size, load_peer_t *p);
+
+
+/*
+ * --reconnect: a closed peer connects again, blocking (loopback: about a
+ * millisecond), as a client reconnects after Close 1001 or a dead worker.
+ * 0: it is a peer again.
+ */
+static int
+peer_reconnect(load_peer_t *p)
+{
+    int                 fd, len;
+    char                req[512], hs[1024];
+    size_t              got;
+    ssize_t             r;
+    uint64_t            down, max;
+    struct timeval      tv = { 2, 0 };
+    struct sockaddr_in  sa;
+    struct epoll_event  ev;
+
+    if (p->fd != -1) {
+        close(p->fd);
+        p->fd = -1;
+    }
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1) {
+        goto failed;
+    }
+
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t) opt.port);
+    (void) inet_pton(AF_INET, opt.host, &sa.sin_addr);
+
+    len = hs_request(req, sizeof(req), p);
+
+    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == -1
+        || send(fd, req, (size_t) len, MSG_NOSIGNAL) != len)
+    {
+        goto failed;
+    }
+
+    /* byte by byte: nothing after the head is taken from the socket */
+    got = 0;
+
+    while (got < sizeof(hs) - 1) {
+        r = recv(fd, hs + got, 1, 0);
+
+        if (r <= 0) {
+            goto failed;
+        }
+
+        got++;
+
+        if (got >= 4 && memcmp(hs + got - 4, "\r\n\r\n", 4) == 0) {
+            break;
+        }
+    }
+
+    if (got < 12 || strncmp(hs, "HTTP/1.1 101", 12) != 0) {
+        goto failed;
+    }
+
+    set_nonblock(fd);
+
+    p->fd = fd;
+    p->in_len = 0;
+    p->out_pos = 0;
+    p->out_last = 0;
+    p->want_out = 0;
+    memset(&p->reader, 0, sizeof(vpnws_ws_reader_t));
+    p->reader.max_payload = 65536;
+    p->closed = 0;
+
+    ev.events = p->noread ? 0 : EPOLLIN;
+    ev.data.ptr = p;
+    epoll_ctl(p->thr->ep, EPOLL_CTL_ADD, p->fd, &ev);
+
+    down = now_ns() - p->closed_at;
+    max = atomic_load(&max_down_ns);
+
+    while (down > max
+           && !atomic_compare_exchange_weak(&max_down_ns, &max, down))
+    {
+        /* void */
+    }
+
+    atomic_fetch_add(&reconnects, 1);
+
+    return 0;
+
+failed:
+
+    if (fd != -1) {
+        close(fd);
+    }
+
+    atomic_fetch_add(&reconnect_fails, 1);
+
+    return -1;
+}
+
+
+static void
+thread_reconnect(load_thread_t *t, uint64_t now)
+{
+    size_t        i;
+    int           n;
+    load_peer_t  *p;
+
+    /* a bounded batch a round; a refused one tries again in 100 ms */
+    n = 0;
+
+    for (i = 0; i < t->npeers && n < 32; i++) {
+        p = t->peers[i];
+
+        if (p->closed && now >= p->retry_at) {
+            if (peer_reconnect(p) != 0) {
+                p->retry_at = now_ns() + 100000000ULL;
+            }
+
+            n++;
+        }
+    }
+}
+
+
 static void *
 thread_main(void *arg)
 {
@@ -724,6 +863,10 @@ thread_main(void *arg)
 
         for (i = 0; i < t->nsenders; i++) {
             peer_pump(t->senders[i], now);
+        }
+
+        if (opt.reconnect) {
+            thread_reconnect(t, now);
         }
     }
 
@@ -794,6 +937,25 @@ peer_init(load_peer_t *p, uint32_t idx, int active)
 }
 
 
+static int
+hs_request(char *req, size_t size, load_peer_t *p)
+{
+    return snprintf(req, size,
+                    "GET %s HTTP/1.1\r\n"
+                    "Host: %s:%d\r\n"
+                    "Upgrade: websocket\r\n"
+                    "Connection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n"
+                    "X-vpn-ws-MAC: %02x:%02x:%02x:%02x:%02x:%02x\r\n"
+                    "X-vpn-ws-ready: on\r\n"
+                    "\r\n",
+                    opt.path, opt.host, opt.port,
+                    p->mac[0], p->mac[1], p->mac[2], p->mac[3],
+                    p->mac[4], p->mac[5]);
+}
+
+
 /* connect and upgrade peers [0, n) with at most opt.concurrency pending */
 static double
 connect_ws(int n)
@@ -840,19 +1002,7 @@ connect_ws(int n)
                     die("connect() peer %u: %s", p->idx, strerror(err));
                 }
 
-                snprintf(req, sizeof(req),
-                         "GET %s HTTP/1.1\r\n"
-                         "Host: %s:%d\r\n"
-                         "Upgrade: websocket\r\n"
-                         "Connection: Upgrade\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "X-vpn-ws-MAC: %02x:%02x:%02x:%02x:%02x:%02x\r\n"
-                         "X-vpn-ws-ready: on\r\n"
-                         "\r\n",
-                         opt.path, opt.host, opt.port,
-                         p->mac[0], p->mac[1], p->mac[2], p->mac[3],
-                         p->mac[4], p->mac[5]);
+                (void) hs_request(req, sizeof(req), p);
 
                 if (send(p->fd, req, strlen(req), MSG_NOSIGNAL)
                     != (ssize_t) strlen(req))
@@ -1480,7 +1630,9 @@ usage(void)
 "  --concurrency C   handshakes in flight while connecting (256)\n"
 "  --relay-cpu C     pin relay process i to CPU C+i\n"
 "  --cpu-pids LIST   report the CPU use of these pids (nginx workers)\n"
-"  --prefix NAME     prefix of the figure names (switch)\n");
+"  --prefix NAME     prefix of the figure names (switch)\n"
+"  --reconnect       a peer the server closes (reload, kill -9) connects\n"
+"                    again at once, as a client would (for a soak)\n");
     exit(2);
 }
 
@@ -1510,6 +1662,7 @@ main(int argc, char **argv)
         { "storm", 0, NULL, 'Z' },
         { "prefix", 1, NULL, 'f' }, { "help", 0, NULL, '?' },
         { "relay-cpu", 1, NULL, 'C' }, { "cpu-pids", 1, NULL, 'U' },
+        { "reconnect", 0, NULL, 'Y' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -1541,6 +1694,7 @@ main(int argc, char **argv)
         case 'f': opt.prefix = optarg; break;
         case 'C': opt.relay_cpu = atoi(optarg); break;
         case 'U': opt.cpu_pids = optarg; break;
+        case 'Y': opt.reconnect = 1; break;
         default: usage();
         }
     }
@@ -1865,6 +2019,22 @@ main(int argc, char **argv)
 
     printf("%s.closed %llu peers\n", pf,
            (unsigned long long) atomic_load(&closed_peers));
+
+    if (opt.reconnect) {
+        lost = 0;
+
+        for (i = 0; i < npeers; i++) {
+            lost += peers[i].closed;
+        }
+
+        printf("%s.reconnects %llu peers\n", pf,
+               (unsigned long long) atomic_load(&reconnects));
+        printf("%s.reconnect_failures %llu attempts\n", pf,
+               (unsigned long long) atomic_load(&reconnect_fails));
+        printf("%s.max_down %.0f ms\n", pf,
+               (double) atomic_load(&max_down_ns) / 1e6);
+        printf("%s.down_at_end %llu peers\n", pf, (unsigned long long) lost);
+    }
 
     if (st.bad) {
         printf("%s.bad_frames %llu frames\n", pf,
