@@ -15,6 +15,7 @@
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
 #include "vpnws_switch.h"
+#include "vpnws_upgrade.h"
 #include "vpnws_vnet.h"
 #include "vpnws_gso.h"
 #include "vpnws_policy.h"
@@ -22,6 +23,8 @@
 
 
 #define NGX_HTTP_VPNWS_MAX_WORKERS  NGX_MAX_PROCESSES
+/* the core's vpnws_log_level_t as nginx's: ERR, WARN, NOTICE, INFO */
+#define ngx_http_vpnws_log_level(l)  (NGX_LOG_ERR + (ngx_uint_t) (l))
 #define NGX_HTTP_VPNWS_ADDR_LEN     NGX_SOCKADDR_STRLEN
 #define NGX_HTTP_VPNWS_FREE_KEEP    32      /* spare buffers kept per kind */
 #define NGX_HTTP_VPNWS_READ_ROUNDS  8       /* reads per event: fairness */

@@ -392,7 +392,8 @@ ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p, u_char *buf, size_t len)
     if (n == -1) {
 
         if (!p->reader.stopped) {
-            ngx_log_error(NGX_LOG_ERR, p->connection->log, 0,
+            ngx_log_error(ngx_http_vpnws_log_level(VPNWS_LOG_PROTOCOL),
+                          p->connection->log, 0,
                           "vpnws: peer %uD: %s, closing with %d",
                           p->state.port.id, p->reader.error,
                           (int) p->reader.code);

@@ -9,6 +9,11 @@
 #include "vpnws_upgrade.h"
 
 
+_Static_assert(ngx_http_vpnws_log_level(VPNWS_LOG_WARN) == NGX_LOG_WARN
+               && ngx_http_vpnws_log_level(VPNWS_LOG_INFO) == NGX_LOG_INFO,
+               "the core's levels map onto nginx's");
+
+
 static vpnws_refusal_t ngx_http_vpnws_validate(ngx_http_request_t *r,
     vpnws_upgrade_in_t *in, vpnws_upgrade_out_t *out);
 static ngx_http_vpnws_slot_t *ngx_http_vpnws_join(ngx_http_request_t *r,
@@ -25,14 +30,6 @@ static ngx_int_t ngx_http_vpnws_offload_header(ngx_http_request_t *r,
     unsigned offload);
 static ngx_int_t ngx_http_vpnws_refuse(ngx_http_request_t *r,
     vpnws_refusal_t refusal);
-
-
-static ngx_uint_t  ngx_http_vpnws_log_levels[] = {
-    NGX_LOG_ERR,                            /* VPNWS_LOG_ERR */
-    NGX_LOG_WARN,                           /* VPNWS_LOG_WARN */
-    NGX_LOG_NOTICE,                         /* VPNWS_LOG_NOTICE */
-    NGX_LOG_INFO                            /* VPNWS_LOG_INFO */
-};
 
 
 ngx_int_t
@@ -406,7 +403,7 @@ ngx_http_vpnws_refuse(ngx_http_request_t *r, vpnws_refusal_t refusal)
 
     ri = vpnws_refusal_info(refusal);
 
-    ngx_log_error(ngx_http_vpnws_log_levels[ri->level], r->connection->log,
+    ngx_log_error(ngx_http_vpnws_log_level(ri->level), r->connection->log,
                   0, "vpnws: refused websocket upgrade: %s", ri->reason);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {

@@ -60,14 +60,6 @@ vpnwsd_dup(const vpnws_uwsgi_var_t *v, size_t *len)
 }
 
 
-static const int  vpnwsd_log_levels[] = {
-    VPNWSD_LOG_ERR,                         /* VPNWS_LOG_ERR */
-    VPNWSD_LOG_WARN,                        /* VPNWS_LOG_WARN */
-    VPNWSD_LOG_NOTICE,                      /* VPNWS_LOG_NOTICE */
-    VPNWSD_LOG_INFO                         /* VPNWS_LOG_INFO */
-};
-
-
 static void
 vpnwsd_refuse(vpnwsd_conn_t *c, vpnws_refusal_t refusal)
 {
@@ -75,7 +67,7 @@ vpnwsd_refuse(vpnwsd_conn_t *c, vpnws_refusal_t refusal)
 
     ri = vpnws_refusal_info(refusal);
 
-    vpnwsd_log(vpnwsd_log_levels[ri->level],
+    vpnwsd_log(ri->level,
                "refused websocket upgrade from %s: %s",
                c->addr[0] ? c->addr : "?", ri->reason);
 

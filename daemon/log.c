@@ -12,6 +12,13 @@
 #include "vpnwsd.h"
 
 
+_Static_assert(VPNWSD_LOG_ERR == VPNWS_LOG_ERR
+               && VPNWSD_LOG_WARN == VPNWS_LOG_WARN
+               && VPNWSD_LOG_NOTICE == VPNWS_LOG_NOTICE
+               && VPNWSD_LOG_INFO == VPNWS_LOG_INFO,
+               "the daemon's levels are the core's");
+
+
 static const char  *vpnwsd_levels[] = {
     "error", "warn", "notice", "info", "debug"
 };

@@ -454,7 +454,7 @@ vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len)
     if (n == -1) {
 
         if (!c->reader.stopped) {
-            vpnwsd_log(VPNWSD_LOG_ERR, "peer %u: %s, closing with %d",
+            vpnwsd_log(VPNWS_LOG_PROTOCOL, "peer %u: %s, closing with %d",
                        c->state.port.id, c->reader.error,
                        (int) c->reader.code);
             vpnwsd_peer_close(c, c->reader.code, c->reader.error);

@@ -35,7 +35,7 @@
 #define VPNWSD_EXIT_TAP         4   /* the tap device failed */
 #define VPNWSD_EXIT_SETUP       5   /* --exec, --uid or --gid failed */
 
-/* as the core's vpnws_log_level_t, then debug */
+/* the core's vpnws_log_level_t, the same numbers, then debug */
 #define VPNWSD_LOG_ERR          0
 #define VPNWSD_LOG_WARN         1
 #define VPNWSD_LOG_NOTICE       2

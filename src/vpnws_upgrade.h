@@ -23,6 +23,9 @@ typedef enum {
     VPNWS_LOG_INFO              /* a client's fault: nginx logs it here */
 } vpnws_log_level_t;
 
+/* a peer's websocket protocol error (vpnws_ws_read()): its own fault */
+#define VPNWS_LOG_PROTOCOL      VPNWS_LOG_INFO
+
 
 typedef enum {
     VPNWS_UPGRADE_OK = 0,

@@ -350,6 +350,7 @@ sub daemon_args {
     push @a, '--isolation' if $o{isolation};
     push @a, '--bridge-macs', $o{bridge_macs} if $o{bridge_macs};
     push @a, '--max-frame', $o{max_frame} if $o{max_frame};
+    push @a, '--queue', $o{queue} if $o{queue};
     push @a, '--peers-per-user', 2 if $o{policy};
     push @a, @{$o{args}} if $o{args};
 

@@ -712,6 +712,8 @@ sub params {
     push @p, 'multicast=off' if defined $o{multicast} && !$o{multicast};
     push @p, 'isolation=on' if $o{isolation};
     push @p, "bridge_macs=$o{bridge_macs}" if $o{bridge_macs};
+    push @p, "max_frame=$o{max_frame}" if $o{max_frame};
+    push @p, "queue=$o{queue}" if $o{queue};
 
     return join ' ', @p;
 }
