@@ -9,10 +9,12 @@
  */
 
 
+/* ngx_config.h first: it sets _GNU_SOURCE, which nginx 1.26 needs */
+#include "ngx_http_vpnws.h"
+
 #include <net/if.h>
 #include <sys/uio.h>
 
-#include "ngx_http_vpnws.h"
 #include "vpnws_tap.h"
 #include "vpnws_hook.h"
 
