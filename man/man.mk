@@ -8,9 +8,14 @@ MAN_PAGES := $(MAN_SRCS:man/%.scd=$(BUILD)/man/%)
 .PHONY: man
 man: $(MAN_PAGES)
 
+# a page with tables says so on its first line, for readers that run
+# groff without man's guessing (lintian)
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(@D)
-	$(SCDOC) < $< > $@.tmp && mv -f $@.tmp $@
+	$(SCDOC) < $< > $@.tmp
+	if grep -q '^\.TS' $@.tmp; then \
+	    { echo "'\\\" t"; cat $@.tmp; } > $@.tbl && mv -f $@.tbl $@.tmp; fi
+	mv -f $@.tmp $@
 
 # t/91-man.t reads them
 nginx-test: $(MAN_PAGES)

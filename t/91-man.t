@@ -25,6 +25,11 @@ sub slurp { local (@ARGV, $/) = @_; return scalar <> // ''; }
 for my $page (glob "$MAN/*.[58]") {
     my $warn = `MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l $page 2>&1 >/dev/null`;
     is($warn, '', "$page renders without warnings") or diag($warn);
+
+    # groff without man's guessing (lintian) runs tbl only when told so
+    my $text = slurp($page);
+    ok($text !~ /^\.TS/m || $text =~ /\A'\\" t\n/,
+       "$page: tables announced on its first line");
 }
 
 # the options of a --help: "-v, --verbose", "--exec CMD" at a line's start
