@@ -6,7 +6,8 @@
 # or lose the virtio-net header; a super-frame (the kernel vectors of
 # t/unit/vnet) reaches an offload peer untouched and a plain peer as the
 # kernel's own segments, byte for byte; one an offload peer cannot take
-# whole (TSO6 not granted) is cut for it; malformed headers are dropped and
+# whole (TSO6 not granted) is cut for it, also across workers (the worker
+# channel carries the header); malformed headers are dropped and
 # counted (bad_vnet) and the peer stays.  The daemon does not answer the
 # header: its peers keep plain frames (the client falls back).
 
@@ -142,6 +143,66 @@ ok($st->{super_frames} >= 1 && $st->{soft_segmented} >= 2,
    . "$st->{soft_segmented} cut");
 
 $t->done(no_done_testing => 1);
+
+# across workers: A on one worker; a plain peer, then an offload peer with
+# MAC2 on the other
+{
+    my $t2 = VpnwsTest->start_switch(workers => 2, reuseport => 1);
+    my ($wa, $w);
+
+    for (1 .. 50) {
+        $wa = $t2->peer_ok(mac => $MAC1,
+                           headers => { 'X-vpn-ws-Offload' => $ALL });
+        $w = $t2->worker_of($wa);
+        last if defined $w;
+    }
+
+    my ($other, @held);
+
+    for my $ask ('', $ALL) {
+        for (1 .. 100) {
+            # the MAC of a peer just closed may still be held: 409, again
+            my $q = $t2->peer(mac => $MAC2, $ask
+                ? (headers => { 'X-vpn-ws-Offload' => $ask }) : ());
+            if ($q->status != 101) {
+                select(undef, undef, undef, 0.1);
+                next;
+            }
+            if (($t2->worker_of($q) // $w) != $w) {
+                $other = $q;
+                last;
+            }
+            $q->send_close(1000);
+            $q->recv_close(2);
+            push @held, $q;
+            select(undef, undef, undef, 0.05);
+        }
+
+        if (!$other) {
+            fail('a peer on the other worker');
+            last;
+        }
+
+        $wa->send_binary($in);
+
+        if (!$ask) {
+            @got = map { $other->recv_eth(3) // '' } @segs;
+            is(scalar(grep { $got[$_] eq $segs[$_] } 0 .. $#segs),
+               scalar @segs, 'across workers: plain peer gets the kernel\'s '
+               . 'segments');
+        } else {
+            is($other->recv_eth(3), $in,
+               'across workers: offload peer gets the super-frame whole');
+        }
+
+        $other->send_close(1000);
+        $other->recv_close(2);
+        undef $other;
+        select(undef, undef, undef, 0.3);
+    }
+
+    $t2->done(no_done_testing => 1);
+}
 
 SKIP: {
     skip("daemon not built: $Daemon::BINARY", 3) unless -x $Daemon::BINARY;
