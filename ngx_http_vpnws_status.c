@@ -302,6 +302,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
     uint32_t                       i, k, n, local, remote, learned, *index;
     uint64_t                       drops[VPNWS_DROP_MAX];
     vpnws_json_peer_t              jp;
+    vpnws_json_switch_t            js;
     vpnws_mac_entry_t             *e;
     vpnws_switch_ctx_t             ctx;
     ngx_http_vpnws_slot_t         *slot;
@@ -409,7 +410,21 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         drops[i] = sh->drops[i];
     }
 
-    len = 320 + sw->name.len + vpnws_json_drops_max();
+    ngx_memzero(&js, sizeof(vpnws_json_switch_t));
+    js.name = sw->name.data;
+    js.name_len = sw->name.len;
+    js.peers_max = sw->max_peers;
+    js.macs_used = k;
+    js.macs_max = sw->max_macs;
+    js.local_peers = local;
+    js.remote_macs = remote;
+    js.macs_bridged = learned;
+    js.bridged_max = sw->conf.bridged_macs;
+    js.super_frames = sh->super_frames;
+    js.soft_segmented = sh->soft_segmented;
+    js.drops = drops;
+
+    len = vpnws_json_switch_max(&js);
 
     for (i = 0; i < n; i++) {
         peers[i].slot.addr[NGX_HTTP_VPNWS_ADDR_LEN - 1] = '\0';
@@ -426,20 +441,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_sprintf(buf, "{\"status\":\"ok\",\"switch\":\"%V\","
-                    "\"version\":\"" VPNWS_VERSION "\","
-                    "\"peers_max\":%ui,\"macs_used\":%uD,\"macs_max\":%ui,"
-                    "\"local_peers\":%uD,\"remote_macs\":%uD,"
-                    "\"macs_bridged\":%uD,\"bridged_max\":%uD,",
-                    &sw->name, sw->max_peers, k, sw->max_macs, local, remote,
-                    learned, sw->conf.bridged_macs);
-
-    p = (u_char *) vpnws_json_drops((char *) p, drops);
-
-    p = ngx_sprintf(p, ",\"super_frames\":%uA,\"soft_segmented\":%uA",
-                    sh->super_frames, sh->soft_segmented);
-
-    p = ngx_cpymem(p, ",\"peers\":[", sizeof(",\"peers\":[") - 1);
+    p = (u_char *) vpnws_json_switch_open((char *) buf, &js);
 
     for (i = 0; i < n; i++) {
         slot = &peers[i].slot;
@@ -479,7 +481,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         p = (u_char *) vpnws_json_peer((char *) p, &jp);
     }
 
-    p = ngx_cpymem(p, "]}\n", 3);
+    p = (u_char *) vpnws_json_switch_close((char *) p);
 
     return ngx_http_vpnws_status_send(r, NGX_HTTP_OK, buf, p - buf);
 }

@@ -131,13 +131,15 @@ vpnwsd_admin_kill(vpnwsd_conn_t *c, uint32_t id, int head_only)
 static void
 vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
 {
-    char               *buf, *p;
-    size_t              len;
-    uint8_t            *macs;
-    uint32_t            i, k, slots, local, *count, *first, *fill;
-    vpnwsd_conn_t      *q;
-    vpnws_json_peer_t   jp;
-    vpnws_mac_entry_t  *e;
+    char                 *buf, *p;
+    size_t                len;
+    uint8_t              *macs;
+    uint32_t              i, k, slots, local, *count, *first, *fill;
+    vpnwsd_conn_t        *q;
+    vpnws_json_peer_t     jp;
+    vpnws_mac_entry_t    *e;
+    vpnws_json_switch_t   js;
+    char                  tap_addr[sizeof("tap:") + sizeof(vpnwsd.tap_name)];
 
     static const char  nomem[] = "{\"status\":\"error\",\"error\":"
                                  "\"no memory\"}\n";
@@ -187,18 +189,32 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         }
     }
 
-    len = 512 + vpnws_json_string_max(strlen(vpnwsd.socket))
-          + vpnws_json_string_max(strlen(vpnwsd.tap_name))
-          + vpnws_json_drops_max();
-
     local = 0;
+
+    /* the tap is a port like the peers, as in the module's status */
+    (void) snprintf(tap_addr, sizeof(tap_addr), "tap:%s", vpnwsd.tap_name);
+
+    memset(&js, 0, sizeof(vpnws_json_switch_t));
+    js.name = (const uint8_t *) vpnwsd.socket;
+    js.name_len = strlen(vpnwsd.socket);
+    js.peers_max = vpnwsd.max_peers;
+    js.macs_used = vpnwsd.table.count;
+    js.macs_max = vpnwsd.max_macs;
+    js.macs_bridged = vpnwsd.table.learned;
+    js.bridged_max = vpnwsd.conf.bridged_macs;
+    js.drops = vpnwsd.drops;
+
+    /* several hosts: the MACs behind the tap are other hosts' stations */
+    js.remote_macs = vpnwsd.tap ? count[vpnwsd.tap->state.port.slot] : 0;
+
+    len = vpnws_json_switch_max(&js);
 
     /* every field the size depends on is set (sw_len too) */
     memset(&jp, 0, sizeof(vpnws_json_peer_t));
 
     for (q = vpnwsd.ports; q; q = q->port_next) {
         local += (q->kind == VPNWSD_PEER);
-        jp.addr = q->addr;
+        jp.addr = (q->kind == VPNWSD_TAP) ? tap_addr : q->addr;
         jp.user_len = q->user_len;
         jp.dn_len = q->dn_len;
         jp.nmacs = count[q->state.port.slot];
@@ -206,39 +222,14 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         len += vpnws_json_peer_max(&jp) + 2;
     }
 
+    js.local_peers = local;
+
     buf = malloc(len);
     if (buf == NULL) {
         goto nomem;
     }
 
-    p = buf;
-    p += sprintf(p, "{\"status\":\"ok\",\"switch\":\"");
-    p = vpnws_json_string(p, (const uint8_t *) vpnwsd.socket,
-                          strlen(vpnwsd.socket));
-    p += sprintf(p, "\",\"version\":\"" VPNWS_VERSION "\","
-                 "\"peers_max\":%u,\"macs_used\":%u,\"macs_max\":%u,",
-                 vpnwsd.max_peers, vpnwsd.table.count, vpnwsd.max_macs);
-
-    /* several hosts: the MACs behind the tap are other hosts' stations */
-    p += sprintf(p, "\"local_peers\":%u,\"remote_macs\":%u,", local,
-                 vpnwsd.tap ? count[vpnwsd.tap->state.port.slot] : 0);
-
-    if (vpnwsd.tap) {
-        p += sprintf(p, "\"tap\":{\"name\":\"");
-        p = vpnws_json_string(p, (const uint8_t *) vpnwsd.tap_name,
-                              strlen(vpnwsd.tap_name));
-        p += sprintf(p, "\",\"id\":%u,\"bridge\":%d,\"rx\":%llu,"
-                     "\"tx\":%llu,\"drops\":%llu},",
-                     vpnwsd.tap->state.port.id,
-                     (vpnwsd.tap->state.port.flags & VPNWS_PORT_BRIDGE)
-                     ? 1 : 0,
-                     (unsigned long long) vpnwsd.tap->rx,
-                     (unsigned long long) vpnwsd.tap->tx,
-                     (unsigned long long) vpnwsd.tap->drops);
-    }
-
-    p = vpnws_json_drops(p, vpnwsd.drops);
-    p += sprintf(p, ",\"peers\":[");
+    p = vpnws_json_switch_open(buf, &js);
 
     k = 0;
 
@@ -249,14 +240,14 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
 
     for ( /* void */ ; q; q = q->port_prev) {
 
-        if (q->kind != VPNWSD_PEER) {
+        if (q->kind != VPNWSD_PEER && q->kind != VPNWSD_TAP) {
             continue;
         }
 
         memset(&jp, 0, sizeof(jp));
         jp.id = q->state.port.id;
         jp.mac = q->state.has_mac ? q->state.mac : NULL;
-        jp.addr = q->addr;
+        jp.addr = (q->kind == VPNWSD_TAP) ? tap_addr : q->addr;
         jp.user = q->user;
         jp.user_len = q->user_len;
         jp.dn = q->dn;
@@ -287,7 +278,7 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         p = vpnws_json_peer(p, &jp);
     }
 
-    p += sprintf(p, "]}\n");
+    p = vpnws_json_switch_close(p);
 
     vpnwsd_admin_send(c, "200 OK", buf, (size_t) (p - buf), head_only);
 

@@ -9,6 +9,7 @@
 
 #include "vpnws_json.h"
 #include "vpnws_vnet.h"
+#include "vpnws_version.h"
 
 
 static const uint8_t  vpnws_json_zero_mac[VPNWS_MAC_LEN];
@@ -231,4 +232,49 @@ size_t
 vpnws_json_drops_max(void)
 {
     return 16 + VPNWS_DROP_MAX * 48;
+}
+
+
+char *
+vpnws_json_switch_open(char *out, const vpnws_json_switch_t *s)
+{
+    out += sprintf(out, "{\"status\":\"ok\",\"switch\":\"");
+    out = vpnws_json_string(out, s->name, s->name_len);
+    out += sprintf(out, "\",\"version\":\"" VPNWS_VERSION "\","
+                   "\"peers_max\":%llu,\"macs_used\":%llu,\"macs_max\":%llu,"
+                   "\"local_peers\":%llu,\"remote_macs\":%llu,"
+                   "\"macs_bridged\":%llu,\"bridged_max\":%llu,",
+                   (unsigned long long) s->peers_max,
+                   (unsigned long long) s->macs_used,
+                   (unsigned long long) s->macs_max,
+                   (unsigned long long) s->local_peers,
+                   (unsigned long long) s->remote_macs,
+                   (unsigned long long) s->macs_bridged,
+                   (unsigned long long) s->bridged_max);
+
+    out = vpnws_json_drops(out, s->drops);
+
+    out += sprintf(out, ",\"super_frames\":%llu,\"soft_segmented\":%llu,"
+                   "\"peers\":[",
+                   (unsigned long long) s->super_frames,
+                   (unsigned long long) s->soft_segmented);
+
+    return out;
+}
+
+
+size_t
+vpnws_json_switch_max(const vpnws_json_switch_t *s)
+{
+    return 512 + sizeof(VPNWS_VERSION) + vpnws_json_string_max(s->name_len)
+           + vpnws_json_drops_max();
+}
+
+
+char *
+vpnws_json_switch_close(char *out)
+{
+    memcpy(out, "]}\n", 3);
+
+    return out + 3;
 }

@@ -46,12 +46,38 @@ typedef struct {
 } vpnws_json_peer_t;
 
 
+/* a switch's status document around its peers, the same in every host */
+typedef struct {
+    const uint8_t      *name;           /* the switch (daemon: its socket) */
+    size_t              name_len;
+    uint64_t            peers_max;
+    uint64_t            macs_used;
+    uint64_t            macs_max;
+    uint64_t            local_peers;    /* websocket peers, not the tap */
+    uint64_t            remote_macs;    /* MACs behind the tap */
+    uint64_t            macs_bridged;   /* learned behind bridges */
+    uint64_t            bridged_max;
+    uint64_t            super_frames;
+    uint64_t            soft_segmented;
+    const uint64_t     *drops;          /* VPNWS_DROP_MAX counters */
+} vpnws_json_switch_t;
+
+
 /* a JSON string body (no quotes): UTF-8 passes, the rest is \u-escaped */
 char *vpnws_json_string(char *out, const uint8_t *s, size_t len);
 size_t vpnws_json_string_max(size_t len);
 
 char *vpnws_json_peer(char *out, const vpnws_json_peer_t *p);
 size_t vpnws_json_peer_max(const vpnws_json_peer_t *p);
+
+/*
+ * {"status":"ok","switch":...,"drops":{...},...,"peers":[ then the peers
+ * (vpnws_json_peer(), the tap among them as "REMOTE_ADDR":"tap:NAME"),
+ * then vpnws_json_switch_close(): the original vpn-ws's envelope, extended.
+ */
+char *vpnws_json_switch_open(char *out, const vpnws_json_switch_t *s);
+size_t vpnws_json_switch_max(const vpnws_json_switch_t *s);
+char *vpnws_json_switch_close(char *out);
 
 /* "drops":{"short":N,...} */
 char *vpnws_json_drops(char *out, const uint64_t drops[VPNWS_DROP_MAX]);

@@ -333,7 +333,8 @@ SKIP: {
     syswrite($c, Daemon::uwsgi_packet(1, REQUEST_METHOD => 'GET'));
     my $r = '';
     1 while sysread($c, $r, 65536, length $r);
-    like($r, qr/"tap":\{"name":"\Q$name\E"/, 'the status shows the tap');
+    like($r, qr/"REMOTE_ADDR":"tap:\Q$name\E"/,
+         'the status shows the tap as a port');
 
     is($dt->stop(), 0, 'exit code 0');
 }

@@ -393,6 +393,44 @@ test_drops(void)
 }
 
 
+/* the envelope both hosts write around their ports */
+static void
+test_switch_envelope(void)
+{
+    char                 buf[4096], *p;
+    uint64_t             drops[VPNWS_DROP_MAX];
+    vpnws_json_switch_t  js;
+
+    memset(drops, 0, sizeof(drops));
+    drops[VPNWS_DROP_QUEUE_FULL] = 7;
+
+    memset(&js, 0, sizeof(vpnws_json_switch_t));
+    js.name = (const uint8_t *) "off\"ice";
+    js.name_len = 7;
+    js.peers_max = 1024;
+    js.macs_used = 2;
+    js.macs_max = 4096;
+    js.local_peers = 1;
+    js.drops = drops;
+
+    p = vpnws_json_switch_open(buf, &js);
+    p = vpnws_json_switch_close(p);
+    *p = '\0';
+
+    ok(strncmp(buf, "{\"status\":\"ok\",\"switch\":\"off\\\"ice\",", 32)
+       == 0, "envelope: the original's status first, the name escaped");
+    ok(strstr(buf, "\"peers_max\":1024,\"macs_used\":2,\"macs_max\":4096,")
+       && strstr(buf, "\"local_peers\":1,") && strstr(buf, "\"queue_full\":7"),
+       "envelope: the switch's numbers and its drops");
+    ok(strlen(buf) > 12 && strcmp(buf + strlen(buf) - 12,
+                                  "\"peers\":[]}\n") == 0,
+       "envelope: the peers last, as in the original");
+    ok((size_t) (p - buf) <= vpnws_json_switch_max(&js),
+       "envelope: within vpnws_json_switch_max() (%zu <= %zu)",
+       (size_t) (p - buf), vpnws_json_switch_max(&js));
+}
+
+
 int
 main(void)
 {
@@ -400,6 +438,7 @@ main(void)
     test_peer();
     test_peer_max();
     test_drops();
+    test_switch_envelope();
 
     return done_testing();
 }
