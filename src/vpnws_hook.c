@@ -14,9 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "vpnws_hook.h"
+
+
+/*
+ * glibc's signal() refuses the signals it reserves (32 up to SIGRTMIN), and
+ * a parent may have left them ignored (GNU make's children have): reset
+ * them with the system call.  An all-zero kernel sigaction is SIG_DFL with
+ * no flags and an empty mask whatever the architecture's layout; the
+ * kernel's sigset is 8 bytes, or 16 where it has 128 signals.
+ */
+static void
+vpnws_hook_reserved_signals(void)
+{
+    int            s;
+    unsigned long  act[8];
+
+    memset(act, 0, sizeof(act));
+
+    for (s = 32; s < SIGRTMIN; s++) {
+        if (syscall(SYS_rt_sigaction, s, act, NULL, 8) == -1) {
+            (void) syscall(SYS_rt_sigaction, s, act, NULL, 16);
+        }
+    }
+}
 
 
 /* in the child: nothing of the host's survives but the environment */
@@ -31,6 +55,8 @@ vpnws_hook_child(const char *cmd, const char *tap, const char *sw)
             (void) signal(s, SIG_DFL);
         }
     }
+
+    vpnws_hook_reserved_signals();
 
     sigemptyset(&set);
     (void) sigprocmask(SIG_SETMASK, &set, NULL);
