@@ -228,6 +228,7 @@ char *ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_vpnws_switch_t *ngx_http_vpnws_switch_find(ngx_conf_t *cf,
     ngx_str_t *name);
+uint32_t ngx_http_vpnws_next_id(ngx_http_vpnws_shctx_t *sh);
 ngx_http_vpnws_slot_t *ngx_http_vpnws_slot_alloc(ngx_http_vpnws_switch_t *sw);
 void ngx_http_vpnws_slot_free(ngx_http_vpnws_switch_t *sw,
     ngx_http_vpnws_slot_t *slot);

@@ -243,7 +243,7 @@ ngx_http_vpnws_tap_init_module(ngx_cycle_t *cycle,
         sh->tap_slot = (uint32_t) (slot - sh->slots) + 1;
 
         ngx_memzero(slot, sizeof(ngx_http_vpnws_slot_t));
-        slot->id = (uint32_t) ngx_atomic_fetch_add(&sh->next_id, 1);
+        slot->id = ngx_http_vpnws_next_id(sh);
         slot->start = ngx_time();
 
         (void) ngx_atomic_fetch_add(&sh->peers, 1);

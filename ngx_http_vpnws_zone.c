@@ -539,6 +539,23 @@ nomem:
 }
 
 
+/*
+ * A peer id: 32 bits, unique while 2^32 peers come and go; 0 marks a free
+ * slot, so a wrap skips it.
+ */
+uint32_t
+ngx_http_vpnws_next_id(ngx_http_vpnws_shctx_t *sh)
+{
+    uint32_t  id;
+
+    do {
+        id = (uint32_t) ngx_atomic_fetch_add(&sh->next_id, 1);
+    } while (id == 0);
+
+    return id;
+}
+
+
 ngx_http_vpnws_slot_t *
 ngx_http_vpnws_slot_alloc(ngx_http_vpnws_switch_t *sw)
 {
@@ -559,7 +576,7 @@ ngx_http_vpnws_slot_alloc(ngx_http_vpnws_switch_t *sw)
 
     ngx_memzero(slot, sizeof(ngx_http_vpnws_slot_t));
 
-    slot->id = (uint32_t) ngx_atomic_fetch_add(&sh->next_id, 1);
+    slot->id = ngx_http_vpnws_next_id(sh);
     slot->pid = ngx_pid;
     slot->gen = sw->gen;
     slot->worker = (uint16_t) ngx_worker;
