@@ -185,6 +185,26 @@ invalid:
 }
 
 
+/* a user or group that has no name: a number, or a usage error */
+static unsigned long
+vpnwsd_numeric_id(const char *opt, const char *what, const char *arg)
+{
+    char           *end;
+    unsigned long   n;
+
+    errno = 0;
+    n = strtoul(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || errno || arg[0] == '-') {
+        fprintf(stderr, VPNWSD_NAME ": %s: unknown %s \"%s\"\n"
+                "try \"" VPNWSD_NAME " --help\"\n", opt, what, arg);
+        exit(VPNWSD_EXIT_USAGE);
+    }
+
+    return n;
+}
+
+
 /* --socket-mode, --socket-owner, --socket-group, --admin */
 static void
 vpnwsd_parse_socket(int ch, const char *arg)
@@ -210,38 +230,16 @@ vpnwsd_parse_socket(int ch, const char *arg)
 
     case VPNWSD_OPT_SOCKET_OWNER:
         pw = getpwnam(arg);
-
-        if (pw == NULL) {
-            n = strtoul(arg, &end, 10);
-
-            if (end == arg || *end != '\0') {
-                vpnwsd_usage_error("--socket-owner: unknown user \"%s\"",
-                                   arg);
-            }
-
-            vpnwsd.socket_uid = (uid_t) n;
-            return;
-        }
-
-        vpnwsd.socket_uid = pw->pw_uid;
+        vpnwsd.socket_uid = pw ? pw->pw_uid
+                               : (uid_t) vpnwsd_numeric_id("--socket-owner",
+                                                           "user", arg);
         return;
 
     case VPNWSD_OPT_SOCKET_GROUP:
         gr = getgrnam(arg);
-
-        if (gr == NULL) {
-            n = strtoul(arg, &end, 10);
-
-            if (end == arg || *end != '\0') {
-                vpnwsd_usage_error("--socket-group: unknown group \"%s\"",
-                                   arg);
-            }
-
-            vpnwsd.socket_gid = (gid_t) n;
-            return;
-        }
-
-        vpnwsd.socket_gid = gr->gr_gid;
+        vpnwsd.socket_gid = gr ? gr->gr_gid
+                               : (gid_t) vpnwsd_numeric_id("--socket-group",
+                                                           "group", arg);
         return;
 
     default: /* VPNWSD_OPT_ADMIN */

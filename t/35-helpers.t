@@ -108,21 +108,10 @@ is(names(), $before, 'the peers survive a respawned cache manager');
 is(scalar $t->error_log_lines(qr/removed \d+ peers/), 0,
    'nothing was purged');
 
-# the next frame with this payload (the tap may send others)
-sub got {
-    my ($ws, $want) = @_;
-    my $deadline = time() + 3;
-    while (time() < $deadline) {
-        my $f = $ws->recv_eth(0.5) // next;
-        return 1 if (eth_parse($f))[3] eq $want;
-    }
-    return 0;
-}
-
 $a->send_eth($B, $A, 0x0800, 'a to b');
-ok(got($b, 'a to b'), 'a reaches b');
+ok($b->wait_payload('a to b'), 'a reaches b');
 $b->send_eth($A, $B, 0x0800, 'b to a');
-ok(got($a, 'b to a'), 'b reaches a');
+ok($a->wait_payload('b to a'), 'b reaches a');
 
 my $x = $t->peer(mac => $A);
 is($x->status, 409, 'a\'s MAC is still held');

@@ -50,17 +50,6 @@ sub peer_info {
     return undef;
 }
 
-# the next frame with this payload (the tap sends its own)
-sub got {
-    my ($ws, $want) = @_;
-    my $deadline = time() + 3;
-    while (time() < $deadline) {
-        my $f = $ws->recv_eth(0.5) // next;
-        return 1 if (eth_parse($f))[3] eq $want;
-    }
-    return 0;
-}
-
 # a on one worker, b on the other
 my ($a, $A, $b, $B);
 my @spare;
@@ -138,9 +127,9 @@ SKIP: {
 
     my ($cw, $C) = @$c;
     $cw->send_eth($B, $C, 0x0800, 'c to b');
-    ok(got($b, 'c to b'), 'a peer of the respawned worker reaches b');
+    ok($b->wait_payload('c to b'), 'a peer of the respawned worker reaches b');
     $b->send_eth($C, $B, 0x0800, 'b to c');
-    ok(got($cw, 'b to c'), 'and b reaches it');
+    ok($cw->wait_payload('b to c'), 'and b reaches it');
     $cw->close();
 }
 
@@ -165,7 +154,7 @@ is(scalar $t->active_worker_pids(), 2, 'two workers serve');
 $b->send_eth('ff:ff:ff:ff:ff:ff', $B, 0x0800, 'still here');
 my $d = $t->peer_ok(mac => '02:00:00:00:42:0d');
 $d->send_eth($B, '02:00:00:00:42:0d', 0x0800, 'd to b');
-ok(got($b, 'd to b'), 'the switch works');
+ok($b->wait_payload('d to b'), 'the switch works');
 
 # and a good reload after all that
 $t->write_file_expand('nginx.conf', conf());
@@ -175,7 +164,7 @@ ok($t->wait_pids_gone(10, @old), 'a good reload: the old workers exit');
 my $e = $t->peer_ok(mac => '02:00:00:00:42:0e');
 my $f = $t->peer_ok(mac => '02:00:00:00:42:0f');
 $e->send_eth('02:00:00:00:42:0f', '02:00:00:00:42:0e', 0x0800, 'e to f');
-ok(got($f, 'e to f'), 'a good reload: new peers reach each other')
+ok($f->wait_payload('e to f'), 'a good reload: new peers reach each other')
     or diag(explain($t->status()));
 
 $_->close() for grep { defined } $e, $f;

@@ -575,6 +575,22 @@ sub recv_eth {
 }
 
 
+# 1 once a frame with this ethernet payload arrives within $timeout
+# (default 3 s); the frames before it are skipped (a tap sends its own)
+sub wait_payload {
+    my ($self, $want, $timeout) = @_;
+
+    my $deadline = time() + ($timeout // 3);
+
+    while (time() < $deadline) {
+        my $f = $self->recv_eth(0.5) // next;
+        return 1 if (eth_parse($f))[3] eq $want;
+    }
+
+    return 0;
+}
+
+
 # 1 if no data message arrives within $timeout (pings are ignored)
 sub expect_nothing {
     my ($self, $timeout) = @_;
