@@ -239,9 +239,14 @@ ngx_http_vpnws_resume(ngx_event_t *ev)
 {
     ngx_http_vpnws_peer_t *p = ev->data;
 
+    ngx_connection_t  *c;
+
+    /* the read may finalize the request and free p with its pool */
+    c = p->connection;
     p->paused = 0;
-    ngx_http_vpnws_read_handler(p->connection->read);
-    ngx_http_run_posted_requests(p->connection);
+
+    ngx_http_vpnws_read_handler(c->read);
+    ngx_http_run_posted_requests(c);
 }
 
 
