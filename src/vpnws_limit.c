@@ -206,35 +206,46 @@ vpnws_limit_init(vpnws_limit_t *l, const vpnws_rate_t *rate, uint64_t now)
 }
 
 
+/* ms since *last, at most an hour's worth; *last moves to now */
+static uint64_t
+vpnws_limit_elapsed(uint64_t *last, uint64_t now)
+{
+    uint64_t  ms;
+
+    if (now <= *last) {
+        return 0;
+    }
+
+    ms = now - *last;
+    *last = now;
+
+    return ms > VPNWS_LIMIT_IDLE_MAX ? VPNWS_LIMIT_IDLE_MAX : ms;
+}
+
+
+/* per_ms thousandths a millisecond into *tokens, up to burst units */
+static void
+vpnws_limit_add(int64_t *tokens, uint64_t per_ms, uint64_t ms,
+    uint64_t burst)
+{
+    *tokens += (int64_t) (per_ms * ms);
+
+    if (*tokens > (int64_t) burst * 1000) {
+        *tokens = (int64_t) burst * 1000;
+    }
+}
+
+
 static void
 vpnws_limit_refill(vpnws_limit_t *l, uint64_t now)
 {
-    int64_t   max;
     uint64_t  ms;
 
-    if (now <= l->last) {
-        return;
-    }
+    ms = vpnws_limit_elapsed(&l->last, now);
 
-    ms = now - l->last;
-    l->last = now;
-
-    if (ms > VPNWS_LIMIT_IDLE_MAX) {
-        ms = VPNWS_LIMIT_IDLE_MAX;
-    }
-
-    max = (int64_t) l->conf.burst * 1000;
-    l->bytes += (int64_t) (l->conf.rate * ms);
-
-    if (l->bytes > max) {
-        l->bytes = max;
-    }
-
-    max = (int64_t) l->conf.flood_burst * 1000;
-    l->floods += (int64_t) ((uint64_t) l->conf.flood * ms);
-
-    if (l->floods > max) {
-        l->floods = max;
+    if (ms) {
+        vpnws_limit_add(&l->bytes, l->conf.rate, ms, l->conf.burst);
+        vpnws_limit_add(&l->floods, l->conf.flood, ms, l->conf.flood_burst);
     }
 }
 
@@ -312,28 +323,12 @@ vpnws_limit_flood(vpnws_limit_t *l, uint64_t now)
 int
 vpnws_limit_send(vpnws_limit_t *l, uint64_t now, size_t len)
 {
-    int64_t   max;
-    uint64_t  ms;
-
     if (l->conf.rate == 0) {
         return 0;
     }
 
-    if (now > l->out_last) {
-        ms = now - l->out_last;
-        l->out_last = now;
-
-        if (ms > VPNWS_LIMIT_IDLE_MAX) {
-            ms = VPNWS_LIMIT_IDLE_MAX;
-        }
-
-        max = (int64_t) l->conf.burst * 1000;
-        l->out += (int64_t) (l->conf.rate * ms);
-
-        if (l->out > max) {
-            l->out = max;
-        }
-    }
+    vpnws_limit_add(&l->out, l->conf.rate,
+                    vpnws_limit_elapsed(&l->out_last, now), l->conf.burst);
 
     if (l->out < 0) {
         return -1;
