@@ -486,8 +486,14 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
         }
 
         if (n == 0) {
-            /* every sender is gone: only at exit */
-            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+            /*
+             * every sender is gone: only at exit; the handler may run once
+             * more (posted, and ready from epoll): a second delete fails
+             */
+            if (rev->active) {
+                (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+            }
+
             break;
         }
 
