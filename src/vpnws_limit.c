@@ -275,8 +275,17 @@ vpnws_limit_room(vpnws_limit_t *l, uint64_t now, size_t want)
 {
     vpnws_limit_refill(l, now);
 
-    if (l->conf.flood && l->floods < 1000) {
-        return 0;
+    if (l->conf.flood) {
+
+        if (l->floods < 1000) {
+            return 0;
+        }
+
+        if (l->floods < 2000 && want > VPNWS_LIMIT_QUANTUM) {
+            /* a storm's next flood: read a few frames, not a buffer full
+             * of them only to drop all but one */
+            want = VPNWS_LIMIT_QUANTUM;
+        }
     }
 
     if (l->conf.rate == 0) {

@@ -159,6 +159,8 @@ test_limit(void)
     is_int(vpnws_limit_wait(&l, 5000), 10, "for 10 ms");
     is_int(vpnws_limit_room(&l, 5010, 100), 100,
            "no byte rate: anything may come after it");
+    is_int(vpnws_limit_room(&l, 5010, 65536), 4096,
+           "but with one flood left, a few frames' worth, not a buffer");
 
     passed = 0;
 
