@@ -31,6 +31,20 @@ my $AUTH = "/etc/vpn-ws-client/$NAME.auth";
 
 plan(skip_all => 'needs root') if $> != 0;
 
+# one run at a time on a machine (other checkouts run the suite too): the
+# packages are the machine's, not this test's
+use Fcntl qw(:flock);
+open my $lock, '>', '/run/lock/vpnws-t90-deb.lock' or die "lock: $!";
+{
+    local $SIG{ALRM} = sub { die "t/90: another run holds the lock for 15 min\n" };
+    alarm 900;
+    flock($lock, LOCK_EX) or die "flock: $!";
+    alarm 0;
+}
+
+# apt waits for the dpkg lock that an apt-get elsewhere may hold
+my $APT = 'apt-get -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends';
+
 sub installed {
     my ($p) = @_;
     my $s = `dpkg-query -W -f='\${Status}' $p 2>/dev/null`;
@@ -62,7 +76,7 @@ sub restore {
     system('rm', '-rf', '/run/vpn-ws') if !$had_rundir && -d '/run/vpn-ws';
     unlink $CONF, $AUTH;
     if ($installed_by_us) {
-        system("dpkg --purge @PKGS >/dev/null 2>&1");
+        system("$APT purge @PKGS >/dev/null 2>&1");
         $installed_by_us = 0;
     }
     system('delgroup --system --quiet vpn-ws >/dev/null 2>&1')
@@ -92,8 +106,8 @@ chomp $version;
 
 # install
 $installed_by_us = 1;
-$out = `dpkg -i $deb{'libnginx-mod-http-vpnws'} $deb{'vpn-ws-client'} $deb{'vpn-ws'} 2>&1`;
-is($?, 0, 'dpkg -i of the three packages') or diag($out);
+$out = `$APT install $deb{'libnginx-mod-http-vpnws'} $deb{'vpn-ws-client'} $deb{'vpn-ws'} 2>&1`;
+is($?, 0, 'the three packages installed (apt-get install ./*.deb)') or diag($out);
 ok(-l $ENABLED && readlink($ENABLED)
    eq '/usr/share/nginx/modules-available/mod-http-vpnws.conf',
    'the module is enabled in /etc/nginx/modules-enabled');
@@ -279,8 +293,8 @@ SKIP: {
 
 # purge: nothing of the packages stays
 unlink $CONF, $AUTH;
-$out = `dpkg --purge @PKGS 2>&1`;
-is($?, 0, 'dpkg --purge') or diag($out);
+$out = `$APT purge @PKGS 2>&1`;
+is($?, 0, 'apt-get purge') or diag($out);
 $installed_by_us = 0;
 ok(!installed($_), "$_ purged") for @PKGS;
 ok(!-e $ENABLED && !-l $ENABLED, 'the modules-enabled link is gone');
