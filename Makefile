@@ -87,8 +87,10 @@ ASAN_BUILD := $(BUILD)/asan-module
 ASAN_RT     = $(shell $(CC) -print-file-name=libasan.so) \
               $(shell $(CC) -print-file-name=libubsan.so)
 
-# RSS checks mean nothing under ASan's quarantine: t/48-leaks.t runs plain
-ASAN_TESTS = $(filter-out t/48-leaks.t,$(wildcard t/[1-4]*.t)) t/70-status.t
+# RSS checks mean nothing under ASan's quarantine: t/48-leaks.t runs plain;
+# t/61: the switching cases shared with the daemon, run by the module
+ASAN_TESTS = $(filter-out t/48-leaks.t,$(wildcard t/[1-4]*.t)) \
+             t/61-switch-module.t t/70-status.t
 
 asan-module:
 	$(MAKE) BUILD=$(ASAN_BUILD) NGX_CONFIGURE='--with-cc-opt="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"' module

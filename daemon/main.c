@@ -50,6 +50,8 @@ static const char  vpnwsd_usage[] =
 "                       other\n"
 "  --max-frame N        largest ethernet frame in bytes (default 65664)\n"
 "  --bridge-macs N      MACs a bridge port may learn (default 256)\n"
+"  --mac-aging SECONDS  a MAC learned behind a bridge is forgotten after\n"
+"                       this long without a frame from it (default 300)\n"
 "  --max-peers N        peers at most (default 1024)\n"
 "  --queue N            output queue bytes per peer (default 262144)\n"
 "  --uid USER           run as USER (name or number) once the socket and\n"
@@ -95,6 +97,7 @@ enum {
     VPNWSD_OPT_ISOLATION,
     VPNWSD_OPT_MAX_FRAME,
     VPNWSD_OPT_BRIDGE_MACS,
+    VPNWSD_OPT_MAC_AGING,
     VPNWSD_OPT_MAX_PEERS,
     VPNWSD_OPT_QUEUE,
     VPNWSD_OPT_UID,
@@ -119,6 +122,7 @@ static const struct option  vpnwsd_options[] = {
     { "isolation",      no_argument,       NULL, VPNWSD_OPT_ISOLATION },
     { "max-frame",      required_argument, NULL, VPNWSD_OPT_MAX_FRAME },
     { "bridge-macs",    required_argument, NULL, VPNWSD_OPT_BRIDGE_MACS },
+    { "mac-aging",      required_argument, NULL, VPNWSD_OPT_MAC_AGING },
     { "max-peers",      required_argument, NULL, VPNWSD_OPT_MAX_PEERS },
     { "queue",          required_argument, NULL, VPNWSD_OPT_QUEUE },
     { "uid",            required_argument, NULL, VPNWSD_OPT_UID },
@@ -318,6 +322,11 @@ vpnwsd_parse(int argc, char **argv)
             vpnwsd.conf.bridge_macs = (uint32_t) vpnwsd_number(
                                           "--bridge-macs", optarg, 1,
                                           1000000);
+            break;
+
+        case VPNWSD_OPT_MAC_AGING:
+            vpnwsd.conf.mac_aging = (uint32_t) vpnwsd_number("--mac-aging",
+                                        optarg, 1, 86400);
             break;
 
         case VPNWSD_OPT_MAX_PEERS:

@@ -349,6 +349,7 @@ sub daemon_args {
     push @a, '--no-multicast' if defined $o{multicast} && !$o{multicast};
     push @a, '--isolation' if $o{isolation};
     push @a, '--bridge-macs', $o{bridge_macs} if $o{bridge_macs};
+    push @a, '--mac-aging', $o{mac_aging} if $o{mac_aging};
     push @a, '--max-frame', $o{max_frame} if $o{max_frame};
     push @a, '--queue', $o{queue} if $o{queue};
     push @a, '--peers-per-user', 2 if $o{policy};

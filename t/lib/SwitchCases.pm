@@ -10,7 +10,8 @@ package SwitchCases;
 #   $target->status               the admin JSON, decoded
 #   $target->restart(%o)          the same switch with other settings:
 #                                 broadcast, multicast, isolation (0|1),
-#                                 bridge_macs (N); every peer goes;
+#                                 bridge_macs (N), mac_aging (seconds);
+#                                 every peer goes;
 #                                 policy => 1: the grants come from the
 #                                 request's query (?grant= ?mac= ?ip=
 #                                 ?rate= ?user=, two peers per user) as
@@ -179,6 +180,7 @@ sub run {
     flooding();
     silent_peers();
     bridges();
+    bridge_learning();
     bridge_limit();
     flood_switches();
     isolation();
@@ -231,6 +233,8 @@ sub ordinary_peers {
     my $sp = status_peer_by_mac($D);
     ok($sp && lc($sp->{MAC} // '') eq $D,
        'a peer without X-vpn-ws-MAC owns its first valid source MAC');
+    is_deeply([map { lc } @{$sp ? $sp->{macs} : []}], [$D],
+              'and only that one') or diag(explain($sp));
 
     # anti-spoofing: the first MAC, and the announced one, are the only ones
     $d->send_eth($B, '02:00:00:00:00:ee', 0x0800, 'spoofed by d');
@@ -259,6 +263,7 @@ sub ordinary_peers {
 
     $b->send_eth($A, $B, 0x0800, 'to the owner');
     next_is($a, 'to the owner', 'the owner keeps its MAC');
+    ok($e->expect_nothing(0.2), 'the taker receives nothing for that MAC');
     $e->close(clean => 1);
 
     # 4. destination zero or equal to the source
@@ -272,17 +277,37 @@ sub ordinary_peers {
     next_is($b, 'private', 'unicast reaches its owner');
     bsync($a, $A, 'unicast', $b, $c, $d);
 
+    # both ways at once, many frames: each connection keeps its order
+    for my $i (1 .. 50) {
+        $a->send_eth($B, $A, 0x0800, "a$i");
+        $b->send_eth($A, $B, 0x0800, "b$i");
+    }
+    my $got = VpnwsWS->collect([$a, $b], want => 50, timeout => 5);
+    is(join(' ', map { (eth_parse($_))[3] } @{$got->[1]}),
+       join(' ', map { "a$_" } 1 .. 50), 'A to B: 50 frames in order');
+    is(join(' ', map { (eth_parse($_))[3] } @{$got->[0]}),
+       join(' ', map { "b$_" } 1 .. 50), 'B to A: 50 frames in order');
+
     # 6. unknown unicast without bridge ports: dropped
     $a->send_eth('02:00:00:00:99:99', $A, 0x0800, 'to nobody');
     bsync($a, $A, 'unknown unicast', $b, $c, $d);
     dropped('unknown unicast without bridges', unknown_unicast => 1);
 
-    # the port left: its MAC is free again
+    # the port left: frames to its MAC reach nobody, the MAC is free again
     $d->close(clean => 1);
+    sleep(0.2);
+    $a->send_eth($D, $A, 0x0800, 'to a peer that left');
+    bsync($a, $A, 'to the MAC of a peer that left', $b, $c);
+    dropped('to the MAC of a peer that left', unknown_unicast => 1);
+
     my $d2 = $T->peer(mac => $D);
     ok($d2->ok, 'the MAC of a peer that left can be taken');
     $a->send_eth($D, $A, 0x0800, 'to the new owner');
     next_is($d2, 'to the new owner', 'and reaches the new owner');
+
+    my $sa = status_peer_by_mac($A);
+    ok($sa && $sa->{rx} > 0 && $sa->{tx} > 0, 'status: rx and tx of a peer')
+        or diag(explain($sa));
 
     my $st = $T->status() || {};
     my %ids = map { $_->{id} => 1 } @{$st->{peers} || []};
@@ -299,9 +324,16 @@ sub flooding {
     my $B = '02:00:00:00:01:0b';
     my $C = '02:00:00:00:01:0c';
 
+    my $M = '02:00:00:00:01:e1';
+
     my $a = $T->peer(mac => $A);
     my $b = $T->peer(mac => $B);
     my $c = $T->peer(mac => $C);
+    my $r = $T->peer(bridge => 1);
+
+    # the bridge learns a MAC: nothing below is unknown
+    $r->send_eth($A, $M, 0x0800, 'hello');
+    next_is($a, 'hello', 'a bridge behind which a host lives');
 
     reset_drops();
 
@@ -311,13 +343,37 @@ sub flooding {
         $a->send_eth($dst, $A, 0x0800, "group $dst");
         next_is($b, "group $dst", "$dst reaches every other peer (b)");
         next_is($c, "group $dst", "$dst reaches every other peer (c)");
+        next_is($r, "group $dst", "$dst reaches every other peer (bridge)");
     }
 
     # the sender's next frame is someone else's marker: nothing came back
-    bsync($b, $B, 'group frames never go back to the sender', $a, $c);
+    bsync($b, $B, 'group frames never go back to the sender', $a, $c, $r);
+
+    # from a bridge, with a learned source
+    $r->send_eth($BC, $M, 0x0806, 'broadcast from a bridge');
+    next_is($_, 'broadcast from a bridge', 'a bridge\'s broadcast reaches '
+            . 'every peer') for $a, $b, $c;
+    ok($r->expect_nothing(0.2), 'not the bridge itself');
+
+    # many at once: each receiver gets each once, in order
+    $a->send_eth($BC, $A, 0x0806, "b$_") for 1 .. 100;
+    my $got = VpnwsWS->collect([$b, $c, $r], want => 100, timeout => 5);
+    for my $i (0 .. 2) {
+        is(join(' ', map { (eth_parse($_))[3] } @{$got->[$i]}),
+           join(' ', map { "b$_" } 1 .. 100),
+           "100 broadcasts arrive in order, once each (receiver $i)");
+    }
+    bsync($c, $C, 'none of the 100 comes back to the sender', $a);
     dropped('flooding');
 
-    close_all($a, $b, $c);
+    # a peer alone on the switch: flooding to nobody
+    close_all($b, $c, $r);
+    sleep(0.2);
+    $a->send_eth($BC, $A, 0x0806, 'alone');
+    ok($a->expect_nothing(0.3), 'a lone peer\'s broadcast does not come '
+       . 'back');
+
+    close_all($a);
 }
 
 
@@ -428,6 +484,7 @@ sub bridges {
     next_is($s, 'unknown from r', 'unknown unicast from a bridge reaches '
             . 'the other bridge');
     bsync($r, $M2, 'unknown unicast from a bridge', $a, $b, $s);
+    ok($r->expect_nothing(0.2), 'not back to the bridge it came from');
 
     # the bridge left: its MACs go
     $s->close(clean => 1);
@@ -443,15 +500,84 @@ sub bridges {
 }
 
 
-# rule 3: the per-bridge limit
+# rules 3 and 6 at the default limits: many MACs behind one bridge, a
+# frame back to its own port, MACs live behind a bridge stay its own
+sub bridge_learning {
+    my $A = '02:00:00:00:07:0a';
+    my $C = '02:00:00:00:07:0c';
+    my @L = map { sprintf('0a:00:00:00:07:%02x', $_) } 1 .. 50;
+
+    my $a = $T->peer(mac => $A);
+    my $c = $T->peer(mac => $C);
+    my $r = $T->peer(bridge => 1);
+    my $s = $T->peer(bridge => 1);
+
+    reset_drops();
+
+    $r->send_eth($A, $_, 0x0800, "from $_") for @L;
+    my $got = VpnwsWS->collect([$a], want => 50, timeout => 5)->[0];
+    is(join(' ', map { (eth_parse($_))[3] } @$got),
+       join(' ', map { "from $_" } @L),
+       'a bridge sends from 50 source MACs');
+    bsync($a, $A, 'known unicast from a bridge: to its owner only',
+          $c, $r, $s);
+
+    $a->send_eth($_, $A, 0x0800, "to $_") for @L;
+    $got = VpnwsWS->collect([$r], want => 50, timeout => 5)->[0];
+    is(join(' ', map { (eth_parse($_))[3] } @$got),
+       join(' ', map { "to $_" } @L),
+       'frames to the 50 learned MACs reach the bridge');
+    bsync($a, $A, 'learned MACs are known: not flooded to the other '
+          . 'bridge nor to a peer', $c, $r, $s);
+
+    my $sp = status_peer_by_mac($L[0]);
+    is(scalar(grep { /^0a:00:00:00:07:/ } map { lc }
+              @{$sp ? $sp->{macs} : []}), 50,
+       'status lists the 50 learned MACs');
+    is($sp && $sp->{bridge}, 1, 'status: "bridge":1');
+
+    # to a MAC behind the port the frame came from
+    $r->send_eth($L[1], $L[0], 0x0800, 'hairpin');
+    usync($r, $L[0], 'a frame to a MAC behind its own port', [$a, $A]);
+    bsync($a, $A, 'the hairpin frame went nowhere', $c, $r, $s);
+    dropped('a frame to a MAC behind its own port', same_port => 1);
+
+    # a MAC live behind a bridge is the bridge's: not announced, not taken
+    my $x = $T->try_peer(mac => $L[2]);
+    is($x->status, 409, 'announcing a MAC live behind a bridge: 409');
+    $x->close();
+
+    my $z = $T->peer();
+    $z->send_eth($C, $L[3], 0x0800, 'as a host behind the bridge');
+    usync($z, '02:00:00:00:07:0f', 'a first frame from a MAC live behind '
+          . 'a bridge', [$c, $C]);
+    dropped('a first frame from a MAC live behind a bridge', mac_taken => 1);
+    $a->send_eth($L[3], $A, 0x0800, 'to the host');
+    next_is($r, 'to the host', 'the bridge keeps it');
+    $z->close(clean => 1);
+
+    # a bridge that left: its MACs are unknown, flooded to the other bridge
+    $r->close(clean => 1);
+    sleep(0.2);
+    $a->send_eth($L[5], $A, 0x0800, 'to a gone bridge');
+    next_is($s, 'to a gone bridge', 'the MACs of a bridge that left are '
+            . 'unknown: flooded to the other bridge');
+    bsync($a, $A, 'to a MAC of a bridge that left', $c, $s);
+
+    close_all($a, $c, $s);
+}
+
+
+# rule 3: the per-bridge limit; MACs behind a bridge age (mac_aging)
 sub bridge_limit {
-    $T->restart(bridge_macs => 2);
+    $T->restart(bridge_macs => 2, mac_aging => 1);
 
     my $A = '02:00:00:00:03:0a';
     my @M = map { sprintf('02:00:00:00:03:e%d', $_) } 1 .. 3;
 
     my $a = $T->peer(mac => $A);
     my $r = $T->peer(bridge => 1);
+    my $s = $T->peer(bridge => 1);
 
     reset_drops();
 
@@ -462,9 +588,59 @@ sub bridge_limit {
     dropped('bridge limit', bridge_limit => 1);
 
     my $sp = status_peer_by_mac($M[0]);
-    is(scalar @{$sp ? $sp->{macs} : []}, 2, 'the bridge holds 2 MACs');
+    is_deeply([sort map { lc } @{$sp ? $sp->{macs} : []}], [@M[0, 1]],
+              'the bridge holds 2 MACs');
 
-    close_all($a, $r);
+    $a->send_eth($M[0], $A, 0x0800, 'known');
+    next_is($r, 'known', 'a learned MAC reaches its bridge');
+    bsync($a, $A, 'and no other bridge', $r, $s);
+
+    # after 2.5 s of silence (mac_aging=1s) the MACs are gone
+    sleep(2.5);
+    $a->send_eth($M[1], $A, 0x0800, 'aged');
+    next_is($r, 'aged', 'an aged MAC is unknown: to every bridge (r)');
+    next_is($s, 'aged', 'an aged MAC is unknown: to every bridge (s)');
+    ok(!status_peer_by_mac($M[0]) && !status_peer_by_mac($M[1]),
+       'status: the aged MACs are not listed');
+
+    # aging frees the bridge's quota (at the start of a second: the claim
+    # below then falls within the second of the bridge's last frame from
+    # that MAC, which must not matter)
+    sleep(1.05 - (Time::HiRes::time() - int(Time::HiRes::time())));
+    $r->send_eth($A, $M[2], 0x0800, 'third');
+    next_is($a, 'third', 'after aging, a new MAC is learned');
+
+    my $x = $T->try_peer(mac => $M[2]);
+    is($x->status, 409, 'a MAC live behind a bridge cannot be announced');
+    $x->close();
+    $a->send_eth($M[2], $A, 0x0800, 'still behind the bridge');
+    next_is($r, 'still behind the bridge', 'its frames still go to the '
+            . 'bridge');
+
+    # a host moved from behind the bridge to a peer of its own: once aged
+    # the MAC can be announced, and the bridge cannot learn it back
+    my $y = $T->try_peer(mac => $M[1]);
+    is($y->status, 101, 'a MAC aged out behind a bridge can be announced');
+    $a->send_eth($M[1], $A, 0x0800, 'moved');
+    next_is($y, 'moved', 'its frames go to the new peer');
+    bsync($a, $A, 'not to the bridges', $r, $s, $y);
+
+    reset_drops();
+    $r->send_eth($A, $M[1], 0x0800, 'I was there first');
+    usync($r, $M[2], 'a frame from the moved host', [$a, $A]);
+    dropped('the bridge cannot learn the moved MAC back', mac_taken => 1);
+
+    # traffic keeps a learned MAC: it does not age while in use
+    for (1 .. 5) {
+        sleep(0.5);
+        $r->send_eth($A, $M[2], 0x0800, 'keepalive');
+        payload_of($a);
+    }
+    $a->send_eth($M[2], $A, 0x0800, 'still known');
+    next_is($r, 'still known', 'a MAC in use for 2.5 s is still known');
+    bsync($a, $A, 'so it is not flooded', $r, $s, $y);
+
+    close_all($a, $r, $s, $y);
 }
 
 
@@ -478,16 +654,19 @@ sub flood_switches {
 
     my $a = $T->peer(mac => $A);
     my $b = $T->peer(mac => $B);
+    my $r = $T->peer(bridge => 1);
 
     reset_drops();
 
     $a->send_eth($BC, $A, 0x0800, 'broadcast');
-    $a->send_eth($MC, $A, 0x0800, 'multicast');
-    next_is($b, 'multicast', 'broadcast off: multicast still floods, '
-            . 'broadcast does not');
+    for my $g ($MC, '33:33:00:00:00:01', '03:00:00:00:00:01') {
+        $a->send_eth($g, $A, 0x0800, "multicast $g");
+        next_is($_, "multicast $g", "broadcast off: $g still floods, "
+                . 'broadcast does not') for $b, $r;
+    }
     dropped('broadcast off', broadcast_off => 1);
 
-    close_all($a, $b);
+    close_all($a, $b, $r);
 
     $T->restart(multicast => 0);
 
@@ -496,14 +675,17 @@ sub flood_switches {
 
     reset_drops();
 
+    $r = $T->peer(bridge => 1);
+
     $a->send_eth($MC, $A, 0x0800, 'multicast');
     $a->send_eth('33:33:00:00:00:01', $A, 0x86dd, 'ipv6 multicast');
+    $a->send_eth('03:00:00:00:00:01', $A, 0x0800, 'other group');
     $a->send_eth($BC, $A, 0x0800, 'broadcast');
-    next_is($b, 'broadcast', 'multicast off: broadcast still floods, '
-            . 'multicast does not');
-    dropped('multicast off', multicast_off => 2);
+    next_is($_, 'broadcast', 'multicast off: broadcast still floods, '
+            . 'multicast does not') for $b, $r;
+    dropped('multicast off', multicast_off => 3);
 
-    close_all($a, $b);
+    close_all($a, $b, $r);
 }
 
 
@@ -561,6 +743,8 @@ sub isolation {
 
     $a->send_eth($M, $A, 0x0800, 'a to gateway');
     next_is($r, 'a to gateway', 'isolation: a peer reaches the bridge');
+    $b->send_eth($M, $B, 0x0800, 'b to gateway');
+    next_is($r, 'b to gateway', 'isolation: every peer reaches the bridge');
 
     $r->send_eth($BC, $M, 0x0800, 'broadcast from the gateway');
     next_is($a, 'broadcast from the gateway', 'a bridge broadcast reaches '
@@ -569,8 +753,29 @@ sub isolation {
     # b got neither the unicast nor a's broadcast: its next frame is this
     next_is($b, 'broadcast from the gateway', 'and b, which saw nothing of '
             . 'a');
+    ok($r->expect_nothing(0.2), 'isolation: not the bridge itself');
 
-    close_all($a, $b, $r);
+    # a peer's multicast and unknown unicast: to the bridge, not to peers;
+    # nor a unicast the other way
+    $b->send_eth($A, $B, 0x0800, 'to a');
+    $b->send_eth($M, $B, 0x0800, 'after b to a');
+    next_is($r, 'after b to a', 'isolation: the marker after b to a');
+    $a->send_eth('33:33:00:00:00:01', $A, 0x86dd, 'multicast from a');
+    next_is($r, 'multicast from a', 'isolation: a multicast reaches the '
+            . 'bridge');
+    $a->send_eth('02:00:00:00:05:99', $A, 0x0800, 'unknown from a');
+    next_is($r, 'unknown from a', 'isolation: unknown unicast reaches the '
+            . 'bridge');
+    bsync($r, $M, 'isolation: the other peer saw neither', $a, $b);
+
+    # bridges reach each other
+    my $s = $T->peer(bridge => 1);
+    $s->send_eth($M, '02:00:00:00:05:e2', 0x0800, 'bridge to bridge');
+    next_is($r, 'bridge to bridge', 'isolation: bridge to bridge passes');
+
+    dropped('isolation: the other way', isolated => 1);
+
+    close_all($a, $b, $r, $s);
 }
 
 
@@ -712,6 +917,7 @@ sub params {
     push @p, 'multicast=off' if defined $o{multicast} && !$o{multicast};
     push @p, 'isolation=on' if $o{isolation};
     push @p, "bridge_macs=$o{bridge_macs}" if $o{bridge_macs};
+    push @p, "mac_aging=$o{mac_aging}s" if $o{mac_aging};
     push @p, "max_frame=$o{max_frame}" if $o{max_frame};
     push @p, "queue=$o{queue}" if $o{queue};
 
