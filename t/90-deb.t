@@ -51,6 +51,18 @@ sub installed {
     return $s =~ /ok installed|config-files|half/;
 }
 
+# a run killed with SIGKILL left its packages (and this mark) behind
+my $MARK = '/var/tmp/vpnws-t90-deb.installed';
+if (-e $MARK) {
+    my ($group_was) = `cat $MARK` =~ /had_group=(\d)/;
+    system("$APT purge @PKGS >/dev/null 2>&1");
+    system('delgroup --system --quiet vpn-ws >/dev/null 2>&1')
+        if !$group_was;
+    system('rm', '-rf', '/run/vpn-ws') if -e "$MARK.rundir";
+    unlink $MARK, "$MARK.rundir";
+    diag('purged what a killed earlier run had installed');
+}
+
 if (my @there = grep { installed($_) } @PKGS) {
     plan(skip_all => "@there already installed here: not touching them");
 }
@@ -74,10 +86,12 @@ sub restore {
         $daemon_pid = undef;
     }
     system('rm', '-rf', '/run/vpn-ws') if !$had_rundir && -d '/run/vpn-ws';
+    unlink "$MARK.rundir";
     unlink $CONF, $AUTH;
     if ($installed_by_us) {
         system("$APT purge @PKGS >/dev/null 2>&1");
         $installed_by_us = 0;
+        unlink $MARK;
     }
     system('delgroup --system --quiet vpn-ws >/dev/null 2>&1')
         if !$had_group && system('getent group vpn-ws >/dev/null') == 0;
@@ -106,6 +120,9 @@ chomp $version;
 
 # install
 $installed_by_us = 1;
+open my $mk, '>', $MARK or die "$MARK: $!";
+print $mk 'had_group=', ($had_group ? 1 : 0), "\n";
+close $mk;
 $out = `$APT install $deb{'libnginx-mod-http-vpnws'} $deb{'vpn-ws-client'} $deb{'vpn-ws'} 2>&1`;
 is($?, 0, 'the three packages installed (apt-get install ./*.deb)') or diag($out);
 ok(-l $ENABLED && readlink($ENABLED)
@@ -243,6 +260,7 @@ SKIP: {
     ok(defined $gid, "the unit's group $group exists");
 
     mkdir '/run/vpn-ws' or die "/run/vpn-ws: $!";
+    if (open my $rm, '>', "$MARK.rundir") { close $rm }
     chown 0, $gid, '/run/vpn-ws';
     chmod oct($rmode), '/run/vpn-ws';
 
@@ -289,6 +307,7 @@ SKIP: {
     $daemon_pid = undef;
     ok(!-e $sock, 'and removes its socket');
     rmdir '/run/vpn-ws';
+    unlink "$MARK.rundir";
 }
 
 # purge: nothing of the packages stays
@@ -296,6 +315,7 @@ unlink $CONF, $AUTH;
 $out = `$APT purge @PKGS 2>&1`;
 is($?, 0, 'apt-get purge') or diag($out);
 $installed_by_us = 0;
+unlink $MARK;
 ok(!installed($_), "$_ purged") for @PKGS;
 ok(!-e $ENABLED && !-l $ENABLED, 'the modules-enabled link is gone');
 is_deeply([sort glob('/etc/nginx/modules-enabled/*')], \@enabled_before,
