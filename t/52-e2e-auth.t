@@ -75,20 +75,20 @@ my $v = $e->client('b', tap => 'vpn6', env => { VPNWS_AUTH => 'alice:p@ss:w0rd' 
     url => "ws://10.213.2.1:$port/vpn");
 ok($e->wait_log($v, qr/connected to ws:/), '$VPNWS_AUTH accepted');
 # several URLs: the first refuses, the second gets $VPNWS_AUTH's credentials
-my $w = $e->client('b', tap => 'vpn5', env => { VPNWS_AUTH => 'alice:p@ss:w0rd' },
+my $m = $e->client('b', tap => 'vpn5', env => { VPNWS_AUTH => 'alice:p@ss:w0rd' },
     urls => ["ws://10.213.2.1:1/vpn", "ws://10.213.2.1:$port/vpn"]);
-ok($e->wait_log($w, qr{connected to ws://10\.213\.2\.1:$port/vpn}, 10),
+ok($e->wait_log($m, qr{connected to ws://10\.213\.2\.1:$port/vpn}, 10),
    'several URLs: the next one, with the credentials of $VPNWS_AUTH');
 $st = $e->status;
 is(scalar(grep { ($_->{REMOTE_USER} // '') eq 'alice' } @{$st->{peers} || []}),
     4, 'four peers known as alice');
-for my $pid ($f, $v, $w) {
+for my $pid ($f, $v, $m) {
     unlike($cmdline->($pid) . $e->client_log($pid), qr/p\@ss|w0rd/,
         "no password in cmdline and log of client $pid");
 }
 my $environ = do { local $/; open my $fh, '<', "/proc/$v/environ"; <$fh> // '' };
 unlike($environ, qr/w0rd/, '$VPNWS_AUTH cleared from /proc/PID/environ');
-is($e->stop_client($_), 0, 'stopped on SIGTERM') for $f, $v, $w;
+is($e->stop_client($_), 0, 'stopped on SIGTERM') for $f, $v, $m;
 
 chmod 0640, $af;
 $f = $e->client('b', tap => 'vpn7', args => ['--auth-file', $af],
