@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: where a frame goes: the core's decision carried out to the local
  * peers, the tap and the other workers; frames from other workers.
  */

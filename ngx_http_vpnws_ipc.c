@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: frames between workers.
  *
  * One SOCK_SEQPACKET socketpair per worker number, made by the master in

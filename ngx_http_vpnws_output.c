@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: a peer's output: the bounded output queue, writing it out, and
  * the spare buffers peers take their queues and partial frames from.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: a websocket peer of the switch: joining, reading frames, control
  * frames, closing.  Its output is ngx_http_vpnws_output.c's, where its
  * frames go is ngx_http_vpnws_forward.c's.

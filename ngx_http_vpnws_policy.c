@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: what each peer may do, from nginx variables: the vpnws_* policy
  * directives evaluated once at the upgrade, the decisions in the core
  * (src/vpnws_policy.c), the per-user peer count in the switch's zone.

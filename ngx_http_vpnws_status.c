@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the vpnws_status location: every peer of a switch on every
  * worker as JSON (DESIGN.md section 3), and ?kill=<id>.
  */

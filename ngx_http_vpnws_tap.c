@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: a switch's own tap device (vpnws_switch ... tap=NAME).
  *
  * The master (root) creates the device while it reads the configuration,

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the vpnws location: the websocket upgrade (validated by the
  * core's rules, src/vpnws_upgrade.c), a seat on the switch, the 101
  * response; the peer takes over from there.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: $vpnws_* variables of a websocket session, for log_format (the
  * request is logged when the session ends).
  */

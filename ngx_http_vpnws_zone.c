@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the vpnws_switch directive and the switch's shared zone
  * (MAC table, peer registry, counters).
  */

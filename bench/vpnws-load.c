@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws-load: websocket load generator for the vpnws switch.
  *
  * Opens N websocket peers to a vpnws location and pushes ethernet frames

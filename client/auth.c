@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client: credentials out of argv.  --auth-file FILE or $VPNWS_AUTH
  * hold "user:password", or the password alone when the URL names the user
  * (wss://alice@host/vpn).  The file must be private, as ssh wants of keys;

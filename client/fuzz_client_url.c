@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpn-ws-client URL parser (ws/wss and proxy forms), the
  * proxy selection from the environment, and the redaction of credentials
  * in messages and argv.

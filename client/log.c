@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client: logging to stderr.  State changes are logged once: the
  * same line twice in a row (a retry failing the same way) is said only
  * with -v.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client: one websocket session, tap <-> server, in an epoll loop.
  * Each ethernet frame is one masked BINARY message; buffers are allocated
  * once and bounded: when the server is slower than the tap, the tap is not

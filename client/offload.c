@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client: offloaded super-frames (README, "Offload").  The tap is
  * opened with IFF_VNET_HDR and TUNSETOFFLOAD, so the kernel hands over
  * 64 KiB TCP segments behind a virtio-net header and takes them back.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client unit tests (TAP for prove): URLs, credentials and their
  * redaction, proxy selection, base64, HTTP response parsing, the order of
  * several servers.  Table-driven; run by t/56-client-unit.t.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws-client: TLS with OpenSSL 3.  The server certificate and its name
  * are verified unless --no-verify; SNI is sent for every host name.
  */

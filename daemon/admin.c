@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the JSON control interface (uwsgi modifier1 1): the peer list
  * of DESIGN.md section 3 rendered by the core's vpnws_json_*,
  * QUERY_STRING kill=<id>, and format=prometheus (prom.c).

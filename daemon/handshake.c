@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the websocket handshake from the uwsgi variables: validated by
  * the core's rules as in the module, the announced MAC claimed, the 101
  * answered ourselves.

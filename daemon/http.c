@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: front ends that speak HTTP/1.1 to the socket instead of uwsgi
  * (Apache's mod_proxy_http with upgrade=websocket: Apache's mod_proxy_uwsgi
  * cannot carry a websocket).  The request head becomes the uwsgi packet

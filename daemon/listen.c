@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the listening sockets (<socket>, --admin PATH): a unix socket
  * path (--socket-mode, default 0660, --socket-owner and --socket-group: the
  * proxy's group must reach it, nobody else; a stale file is replaced, a

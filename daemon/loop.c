@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the epoll loop: accepting, reading the uwsgi packet, writing
  * short HTTP responses, the one-second housekeeping tick, and freeing
  * connections only between epoll rounds.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the switch's ports: websocket peers (reading frames, output
  * queues, closing) and the delivery of what vpnws_switch_frame decides.
  */

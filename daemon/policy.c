@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: what each peer may do, from the uwsgi variables the proxy sets
  * (uwsgi_param VPNWS_BRIDGE $vpn_bridge; ...) and the options, decided by
  * the core (src/vpnws_policy.c) as in the module.  With neither, a client

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the admin's ?format=prometheus, the module's metrics rendered by
  * the core's vpnws_prom_render() from the daemon's counters.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the server tap (--tuntap): a port of the switch like a peer;
  * with --bridge it learns every MAC behind it and takes unknown unicast.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpn-ws: the uwsgi fallback daemon.  Shared declarations of its files.
  *
  * One process, one epoll loop, one switch.  The switching rules, the

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_vnet_check() and vpnws_gso_segment() on any bytes.
  * Input: a 10-byte virtio-net header, then the frame.  Seeds: the kernel
  * vectors of t/unit/vnet.  Invariants: nothing is read or written out of

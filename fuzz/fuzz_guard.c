@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: the frame guards on any frame; the input is the frame, its
  * first byte picks the guards and the bound address.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_http_to_uwsgi() on any bytes into an output buffer of
  * any size.  Input: 2 bytes of output size (0: VPNWS_UWSGI_MAX), then the
  * request head.  What it writes must parse as a uwsgi packet.

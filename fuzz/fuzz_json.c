@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: the admin JSON renderer.  Strings of any bytes must come out
  * as valid JSON string bodies in valid UTF-8 that decode back to the input
  * (invalid UTF-8 bytes as their Latin-1 characters), within

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_mac_parse() on any bytes, vpnws_mac_format() of what
  * it accepts.
  */

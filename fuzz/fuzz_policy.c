@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: the policy value parsers (rates, dotted quads, flags, user
  * names, the whole upgrade decision) on any bytes.
  */

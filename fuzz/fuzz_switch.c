@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: the switch driven by a sequence of operations from a few
  * ports on a small table: frames, X-vpn-ws-MAC claims, ports leaving and
  * coming back, time passing, reloads (generations), expiry sweeps.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: the upgrade rules on any request.  Input: a control byte
  * (bit 0: CGI variables, else headers), then records of a name and a
  * value, each a length byte and the bytes.  A name starting with '=' sets

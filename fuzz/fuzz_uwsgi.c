@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_uwsgi_parse() on any bytes with any max.  Input: 2
  * bytes of max (0: VPNWS_UWSGI_MAX), then the packet.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_ws_parse_header() on any bytes with any max_payload.
  * Input: 1 byte selects max_payload (0: no limit, else 4 more bytes give
  * it), the rest is the header.

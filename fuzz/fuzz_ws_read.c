@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * libFuzzer: vpnws_ws_read() as a connection uses it.  The same bytes are
  * read once in one call and once in random pieces through a buffer of
  * max_payload + VPNWS_WS_MAX_HLEN bytes (unconsumed bytes move to the

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: software segmentation of offloaded TCP super-frames, for ports
  * that did not negotiate offload.  The result is what the kernel's own
  * GSO gives a device without TSO and checksum offload: IP lengths, IPv4

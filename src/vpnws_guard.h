@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: frame guards for ordinary peers: no DHCP server replies, no IPv6
  * router advertisements, ARP and IPv4 source bound to the peer's address.
  * Never reads past the frame; looks through 802.1Q/802.1ad tags and IPv6

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: an HTTP/1.x request head as a uwsgi packet (no I/O, no
  * allocation), for the daemon behind front ends that speak HTTP to it:
  * Apache's mod_proxy_http with "upgrade=websocket", whose mod_proxy_uwsgi

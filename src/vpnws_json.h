@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the admin JSON (DESIGN.md section 3), shared by module and daemon.
  * Writers return the end of what they wrote; callers size buffers with the
  * *_max() bounds.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: per-port rate limits (token buckets) and their parser.
  *
  * Buckets hold thousandths, so that rate * elapsed ms is exact: a byte

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: per-port rate limits, token buckets in host milliseconds.
  *
  * The byte bucket slows a port down: the host reads at most

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: fixed-capacity MAC table in caller-provided memory.
  *
  * Chained hash: buckets hold entry index + 1; free entries form a list.

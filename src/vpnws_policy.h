@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: what a peer may do, decided at the upgrade from the server's
  * policy values (nginx variables in the module, uwsgi variables and
  * options in the daemon) and the client's requests.

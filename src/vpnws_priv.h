@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: dropping root once the tap and the sockets exist, the same way in
  * the client and the daemon (--uid, --gid).
  */

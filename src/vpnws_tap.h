@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: tap devices.  One backend per OS (vpnws_tap_linux.c) behind this
  * header; used by the client, the daemon and the module's server tap.
  */

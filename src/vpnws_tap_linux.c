@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: Linux tap backend (/dev/net/tun, IFF_TAP|IFF_NO_PI).
  */
 

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: validating the websocket upgrade, the same rules for every host.
  *
  * Upgrade: websocket and Connection: Upgrade are required everywhere

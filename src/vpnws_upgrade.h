@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the websocket upgrade request a peer joins with, validated once
  * for every host (the module from nginx's headers, the daemon from uwsgi
  * variables), and the one table of refusals: status, log level, reason.

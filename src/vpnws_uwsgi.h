@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: the uwsgi request packet (no I/O, no allocation).
  *
  * A packet is a 4-byte header (modifier1, datasize as little-endian 16

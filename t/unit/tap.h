@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: a tiny TAP producer (Test Anything Protocol, as read
  * by prove).  One test program includes it once.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: src/vpnws_vnet.c and src/vpnws_gso.c, the virtio-net
  * header checks and the software segmenter, held byte for byte to the
  * kernel's own segmentation captured in t/unit/vnet/ (one .hex file a case).

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: src/vpnws_policy.c, src/vpnws_limit.c,
  * src/vpnws_guard.c and their rules in src/vpnws_switch.c.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: src/vpnws_switch.c (DESIGN.md section 4) and
  * src/vpnws_mactab.c.
  */

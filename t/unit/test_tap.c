@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: src/vpnws_tap_linux.c.  Needs root (CAP_NET_ADMIN) and
  * /dev/net/tun; runs in a network namespace of its own, so nothing it
  * creates is seen outside and every device goes with the process.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws unit tests: src/vpnws_upgrade.c, the websocket upgrade rules both
  * hosts apply, and the table of refusals.
  */

@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026, the vpnws authors
+ * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
+ *
  * vpnws: capture the kernel's own segmentation of TCP super-frames, the
  * reference the unit tests hold src/vpnws_gso.c to (t/unit/vnet/README).
  *
