@@ -40,7 +40,7 @@ typedef struct ngx_http_vpnws_peer_s    ngx_http_vpnws_peer_t;
 
 /* a peer as every worker sees it, in the switch's zone */
 typedef struct {
-    uint32_t                    id;         /* 0: free slot */
+    uint64_t                    id;         /* 0: free slot; under mutex */
     uint32_t                    next_free;  /* index + 1 */
     ngx_pid_t                   pid;
     uint32_t                    gen;
@@ -71,7 +71,7 @@ typedef struct {
 
 /* the switch's shared zone */
 typedef struct {
-    ngx_atomic_t                next_id;
+    uint64_t                    next_id;    /* under the mutex, see zone.c */
     ngx_atomic_t                gen;
     ngx_atomic_t                bridges;
     ngx_atomic_t                peers;
@@ -217,8 +217,8 @@ typedef struct {
     uint8_t                     flags;
     uint16_t                    sw;         /* switch index */
     uint32_t                    dst_slot;
-    uint32_t                    dst_id;
     uint32_t                    len;        /* the frame after the header */
+    uint64_t                    dst_id;
     vpnws_port_t                src;
 } ngx_http_vpnws_ipc_hdr_t;
 
@@ -231,7 +231,7 @@ char *ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_vpnws_switch_t *ngx_http_vpnws_switch_find(ngx_conf_t *cf,
     ngx_str_t *name);
-uint32_t ngx_http_vpnws_next_id(ngx_http_vpnws_shctx_t *sh);
+uint64_t ngx_http_vpnws_next_id(ngx_http_vpnws_shctx_t *sh);
 ngx_http_vpnws_slot_t *ngx_http_vpnws_slot_alloc(ngx_http_vpnws_switch_t *sw);
 void ngx_http_vpnws_slot_free(ngx_http_vpnws_switch_t *sw,
     ngx_http_vpnws_slot_t *slot);
@@ -259,7 +259,7 @@ ngx_int_t ngx_http_vpnws_peer_start(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot,
     vpnws_port_state_t *state, unsigned offload);
 void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
-    uint32_t id, uint16_t code);
+    uint64_t id, uint16_t code);
 ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
 
 /* output */
@@ -341,7 +341,7 @@ ngx_int_t ngx_http_vpnws_add_variables(ngx_conf_t *cf);
 /* status */
 ngx_int_t ngx_http_vpnws_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_vpnws_kill(ngx_http_vpnws_switch_t *sw, ngx_uint_t worker,
-    uint32_t slot, uint32_t id);
+    uint32_t slot, uint64_t id);
 
 /* upgrade */
 ngx_int_t ngx_http_vpnws_handler(ngx_http_request_t *r);

@@ -90,7 +90,7 @@ ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
     if (d.log_taken) {
         vpnws_mac_format(frame + VPNWS_MAC_LEN, text);
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "vpnws_switch \"%V\": peer %uD sends from MAC %s, "
+                      "vpnws_switch \"%V\": peer %uL sends from MAC %s, "
                       "which another peer owns; dropping those frames",
                       &sw->name, src->port.id, text);
     }

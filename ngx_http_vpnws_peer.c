@@ -160,7 +160,7 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     c->write->handler = ngx_http_vpnws_write_handler;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "vpnws: peer %uD joined switch \"%V\"", slot->id,
+                   "vpnws: peer %uL joined switch \"%V\"", slot->id,
                    &sw->name);
 
     /* the client may have sent frames along with its handshake */
@@ -289,7 +289,7 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
 
         if (sw->timeout && idle >= sw->timeout) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "vpnws: peer %uD idle for %M ms, closing",
+                          "vpnws: peer %uL idle for %M ms, closing",
                           p->state.port.id, idle);
             ngx_http_vpnws_close(p, VPNWS_WS_CLOSE_GOING_AWAY, "idle");
             return;
@@ -346,7 +346,7 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
 
         if (n == 0 || n == NGX_ERROR) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "vpnws: peer %uD closed the connection",
+                          "vpnws: peer %uL closed the connection",
                           p->state.port.id);
             ngx_http_vpnws_finalize(p);
             return;
@@ -402,7 +402,7 @@ ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p, u_char *buf, size_t len)
         if (!p->reader.stopped) {
             ngx_log_error(ngx_http_vpnws_log_level(VPNWS_LOG_PROTOCOL),
                           p->connection->log, 0,
-                          "vpnws: peer %uD: %s, closing with %d",
+                          "vpnws: peer %uL: %s, closing with %d",
                           p->state.port.id, p->reader.error,
                           (int) p->reader.code);
             ngx_http_vpnws_close(p, p->reader.code, p->reader.error);
@@ -475,7 +475,7 @@ ngx_http_vpnws_on_message(void *ctx, uint8_t *data, size_t len)
 
     if (e != VPNWS_VNET_OK) {
         ngx_log_error(NGX_LOG_INFO, p->connection->log, 0,
-                      "vpnws: peer %uD: frame dropped: %s",
+                      "vpnws: peer %uL: frame dropped: %s",
                       p->state.port.id, vpnws_vnet_strerror(e));
         ngx_http_vpnws_count_drop(p->sw,
                                   e == VPNWS_VNET_ESHORT ? VPNWS_DROP_SHORT
@@ -525,7 +525,7 @@ ngx_http_vpnws_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
         code = vpnws_ws_close_code(data, len);
 
         ngx_log_error(NGX_LOG_INFO, p->connection->log, 0,
-                      "vpnws: peer %uD sent Close %d", p->state.port.id,
+                      "vpnws: peer %uL sent Close %d", p->state.port.id,
                       (int) code);
 
         ngx_http_vpnws_close(p, vpnws_ws_close_reply(data, len), NULL);
@@ -565,7 +565,7 @@ ngx_http_vpnws_write_handler(ngx_event_t *wev)
 
     if (wev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "vpnws: peer %uD did not take its Close frame",
+                      "vpnws: peer %uL did not take its Close frame",
                       p->state.port.id);
         ngx_http_vpnws_finalize(p);
         return;
@@ -624,7 +624,7 @@ ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code,
 
 void
 ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
-    uint32_t id, uint16_t code)
+    uint64_t id, uint16_t code)
 {
     ngx_http_vpnws_peer_t  *p;
 
@@ -635,7 +635,7 @@ ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
     }
 
     ngx_log_error(NGX_LOG_NOTICE, p->connection->log, 0,
-                  "vpnws: peer %uD killed by the admin", id);
+                  "vpnws: peer %uL killed by the admin", id);
 
     ngx_http_vpnws_close(p, code, "killed by the admin");
 }

@@ -94,7 +94,7 @@ static ngx_int_t
 ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     ngx_str_t *arg)
 {
-    ngx_int_t                  id;
+    uint64_t                   id;
     ngx_uint_t                 i, found, worker, gen;
     ngx_http_vpnws_slot_t     *slot;
     ngx_http_vpnws_shctx_t    *sh;
@@ -106,9 +106,10 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     static u_char  busy[] = "{\"status\":\"error\",\"error\":"
                             "\"peer is on a worker being replaced\"}\n";
 
-    id = ngx_atoi(arg->data, arg->len);
-
-    if (id <= 0 || id > 0xffffffff) {
+    if (vpnws_json_id_parse(arg->data, arg->len, &id) != 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vpnws_switch \"%V\": kill= needs a peer id, "
+                      "1 to 18446744073709551615", &sw->name);
         return ngx_http_vpnws_status_send(r, NGX_HTTP_BAD_REQUEST, bad,
                                           sizeof(bad) - 1);
     }
@@ -123,7 +124,7 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     for (i = 0; i < sh->nslots; i++) {
         slot = &sh->slots[i];
 
-        if (slot->id == (uint32_t) id) {
+        if (slot->id == id) {
             found = 1;
             worker = slot->worker;
             gen = slot->gen;
@@ -139,8 +140,7 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     }
 
     if (gen != sw->gen
-        || ngx_http_vpnws_kill(sw, worker, (uint32_t) i, (uint32_t) id)
-           != NGX_OK)
+        || ngx_http_vpnws_kill(sw, worker, (uint32_t) i, id) != NGX_OK)
     {
         /* the tap is the switch's own; old workers are leaving anyway */
         return ngx_http_vpnws_status_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -148,7 +148,7 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     }
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "vpnws_switch \"%V\": peer %i killed", &sw->name, id);
+                  "vpnws_switch \"%V\": peer %uL killed", &sw->name, id);
 
     return ngx_http_vpnws_status_send(r, NGX_HTTP_OK, ok, sizeof(ok) - 1);
 }
@@ -157,7 +157,7 @@ ngx_http_vpnws_status_kill(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
 /* close a peer on whichever worker holds it; the tap is not a peer */
 ngx_int_t
 ngx_http_vpnws_kill(ngx_http_vpnws_switch_t *sw, ngx_uint_t worker,
-    uint32_t slot, uint32_t id)
+    uint32_t slot, uint64_t id)
 {
     ngx_http_vpnws_ipc_hdr_t  hdr;
 
@@ -193,7 +193,8 @@ ngx_http_vpnws_status_kill_user(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_str_t *arg)
 {
     u_char                  *dst, *src, *out;
-    uint32_t                 ids[64], slots[64];
+    uint64_t                 ids[64];
+    uint32_t                 slots[64];
     ngx_str_t                user;
     ngx_uint_t               i, k, n, start, killed, workers[64];
     ngx_http_vpnws_slot_t   *slot;

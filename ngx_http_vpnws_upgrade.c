@@ -245,10 +245,8 @@ ngx_http_vpnws_join(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
             vpnws_mac_format(up->mac, text);
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "vpnws: MAC %s is given to this peer: closing "
-                          "peer %uD, which had chosen it", text,
-                          (uint32_t) gone.id);
-            (void) ngx_http_vpnws_kill(sw, gone.worker, gone.slot,
-                                       (uint32_t) gone.id);
+                          "peer %uL, which had chosen it", text, gone.id);
+            (void) ngx_http_vpnws_kill(sw, gone.worker, gone.slot, gone.id);
             rc = 0;
         }
 

@@ -543,19 +543,14 @@ nomem:
 
 
 /*
- * A peer id: 32 bits, unique while 2^32 peers come and go; 0 marks a free
- * slot, so a wrap skips it.
+ * A peer id: 64 bits from 1, so never reused and never 0 (a free slot).
+ * The caller holds the zone's mutex: ngx_atomic_t is 32 bits on i386 and
+ * armhf, and every id is taken with a slot, under that mutex anyway.
  */
-uint32_t
+uint64_t
 ngx_http_vpnws_next_id(ngx_http_vpnws_shctx_t *sh)
 {
-    uint32_t  id;
-
-    do {
-        id = (uint32_t) ngx_atomic_fetch_add(&sh->next_id, 1);
-    } while (id == 0);
-
-    return id;
+    return sh->next_id++;
 }
 
 

@@ -58,10 +58,9 @@ vpnwsd_admin_query_has(const vpnws_uwsgi_var_t *qs, const char *item)
 
 /* the value of kill= in the query string: 1, none: 0, malformed: -1 */
 static int
-vpnwsd_admin_kill_arg(const vpnws_uwsgi_var_t *qs, uint32_t *id)
+vpnwsd_admin_kill_arg(const vpnws_uwsgi_var_t *qs, uint64_t *id)
 {
     size_t          i, start;
-    uint64_t        n;
     const uint8_t  *p;
 
     if (qs == NULL) {
@@ -74,25 +73,14 @@ vpnwsd_admin_kill_arg(const vpnws_uwsgi_var_t *qs, uint32_t *id)
 
         if (qs->value_len - start >= 5 && memcmp(p + start, "kill=", 5) == 0)
         {
-            n = 0;
-
             for (i = start + 5; i < qs->value_len && p[i] != '&'; i++) {
-                if (p[i] < '0' || p[i] > '9') {
-                    return -1;
-                }
-
-                n = n * 10 + (p[i] - '0');
-
-                if (n > 0xffffffff) {
-                    return -1;
-                }
+                /* void */
             }
 
-            if (i == start + 5 || n == 0) {
+            if (vpnws_json_id_parse(p + start + 5, i - start - 5, id) != 0) {
                 return -1;
             }
 
-            *id = (uint32_t) n;
             return 1;
         }
 
@@ -108,7 +96,7 @@ vpnwsd_admin_kill_arg(const vpnws_uwsgi_var_t *qs, uint32_t *id)
 
 
 static void
-vpnwsd_admin_kill(vpnwsd_conn_t *c, uint32_t id, int head_only)
+vpnwsd_admin_kill(vpnwsd_conn_t *c, uint64_t id, int head_only)
 {
     vpnwsd_conn_t  *q;
 
@@ -123,7 +111,8 @@ vpnwsd_admin_kill(vpnwsd_conn_t *c, uint32_t id, int head_only)
         return;
     }
 
-    vpnwsd_log(VPNWSD_LOG_NOTICE, "peer %u killed by the admin", id);
+    vpnwsd_log(VPNWSD_LOG_NOTICE, "peer %llu killed by the admin",
+               (unsigned long long) id);
 
     vpnwsd_peer_close(q, VPNWS_WS_CLOSE_POLICY, "killed by the admin");
 
@@ -306,7 +295,7 @@ void
 vpnwsd_admin(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
 {
     int                         rc, head_only, post;
-    uint32_t                    id;
+    uint64_t                    id;
     const vpnws_uwsgi_var_t    *method, *qs;
 
     static const char  bad[] = "{\"status\":\"error\",\"error\":"

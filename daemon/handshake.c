@@ -166,8 +166,8 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
             /* the MAC is this peer's by the configuration */
             vpnws_mac_format(up.mac, text);
             vpnwsd_log(VPNWSD_LOG_WARN, "MAC %s is given to this peer: "
-                       "closing peer %u, which had chosen it", text,
-                       (unsigned) gone.id);
+                       "closing peer %llu, which had chosen it", text,
+                       (unsigned long long) gone.id);
             q = vpnwsd_port_find(gone.id);
 
             if (q && q->kind == VPNWSD_PEER) {
@@ -230,8 +230,9 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
         vpnwsd_tap_announce(c);
     }
 
-    vpnwsd_log(VPNWSD_LOG_INFO, "peer %u joined from %s%s%s",
-               c->state.port.id, c->addr[0] ? c->addr : "?",
+    vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu joined from %s%s%s",
+               (unsigned long long) c->state.port.id,
+               c->addr[0] ? c->addr : "?",
                (c->state.port.flags & VPNWS_PORT_BRIDGE) ? " (bridge)" : "",
                c->state.has_mac ? "" : " (MAC not yet known)");
 

@@ -150,7 +150,7 @@ vpnwsd_switch_expire(void)
 
 
 /* a new port of the switch: an id never used before and a slot; 0: none */
-uint32_t
+uint64_t
 vpnwsd_port_add(vpnwsd_conn_t *c)
 {
     uint32_t  i;
@@ -167,12 +167,8 @@ vpnwsd_port_add(vpnwsd_conn_t *c)
 
     vpnwsd.slots[i] = c;
 
+    /* 64 bits from 1: never reused, never 0 (a free table entry) */
     c->state.port.id = vpnwsd.next_id++;
-
-    if (vpnwsd.next_id == 0) {
-        /* after 2^32 peers: 0 marks a free table entry */
-        vpnwsd.next_id = 1;
-    }
     c->state.port.slot = i;
     c->state.port.worker = 0;
     c->in_switch = 1;
@@ -235,7 +231,7 @@ vpnwsd_port_remove(vpnwsd_conn_t *c)
 
 
 vpnwsd_conn_t *
-vpnwsd_port_find(uint32_t id)
+vpnwsd_port_find(uint64_t id)
 {
     vpnwsd_conn_t  *c;
 
@@ -266,8 +262,8 @@ vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *response, size_t len)
 
     c->out = vpnwsd_out_get();
     if (c->out == NULL) {
-        vpnwsd_log(VPNWSD_LOG_ERR, "no memory for peer %u",
-                   c->state.port.id);
+        vpnwsd_log(VPNWSD_LOG_ERR, "no memory for peer %llu",
+                   (unsigned long long) c->state.port.id);
         return -1;
     }
 
@@ -410,15 +406,15 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
                 continue;
             }
 
-            vpnwsd_log(VPNWSD_LOG_INFO, "peer %u: read() failed: %s",
-                       c->state.port.id, strerror(errno));
+            vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu: read() failed: %s",
+                       (unsigned long long) c->state.port.id, strerror(errno));
             vpnwsd_conn_free(c);
             return;
         }
 
         if (n == 0) {
-            vpnwsd_log(VPNWSD_LOG_INFO, "peer %u closed the connection",
-                       c->state.port.id);
+            vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu closed the connection",
+                       (unsigned long long) c->state.port.id);
             vpnwsd_conn_free(c);
             return;
         }
@@ -457,8 +453,8 @@ vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len)
     if (n == -1) {
 
         if (!c->reader.stopped) {
-            vpnwsd_log(VPNWS_LOG_PROTOCOL, "peer %u: %s, closing with %d",
-                       c->state.port.id, c->reader.error,
+            vpnwsd_log(VPNWS_LOG_PROTOCOL, "peer %llu: %s, closing with %d",
+                       (unsigned long long) c->state.port.id, c->reader.error,
                        (int) c->reader.code);
             vpnwsd_peer_close(c, c->reader.code, c->reader.error);
         }
@@ -474,8 +470,8 @@ vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len)
             c->in = vpnwsd_in_get();
 
             if (c->in == NULL) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "peer %u: no memory, closing",
-                           c->state.port.id);
+                vpnwsd_log(VPNWSD_LOG_ERR, "peer %llu: no memory, closing",
+                           (unsigned long long) c->state.port.id);
                 vpnwsd_peer_close(c, VPNWS_WS_CLOSE_INTERNAL,
                                   "out of memory");
                 return -1;
@@ -530,8 +526,8 @@ vpnwsd_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
     default: /* VPNWS_WS_OP_CLOSE */
         code = vpnws_ws_close_code(data, len);
 
-        vpnwsd_log(VPNWSD_LOG_INFO, "peer %u sent Close %d",
-                   c->state.port.id, (int) code);
+        vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu sent Close %d",
+                   (unsigned long long) c->state.port.id, (int) code);
 
         vpnwsd_peer_close(c, vpnws_ws_close_reply(data, len), NULL);
         return -1;
@@ -597,9 +593,9 @@ vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len)
 
     if (d.log_taken) {
         vpnws_mac_format(frame + VPNWS_MAC_LEN, text);
-        vpnwsd_log(VPNWSD_LOG_ERR, "peer %u sends from MAC %s, which another "
-                   "peer owns; dropping those frames", src->state.port.id,
-                   text);
+        vpnwsd_log(VPNWSD_LOG_ERR, "peer %llu sends from MAC %s, which "
+                   "another peer owns; dropping those frames",
+                   (unsigned long long) src->state.port.id, text);
     }
 
     switch (d.action) {
@@ -765,8 +761,8 @@ vpnwsd_flush(vpnwsd_conn_t *c)
                 return;
             }
 
-            vpnwsd_log(VPNWSD_LOG_INFO, "peer %u: write() failed: %s",
-                       c->state.port.id, strerror(errno));
+            vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu: write() failed: %s",
+                       (unsigned long long) c->state.port.id, strerror(errno));
             goto failed;
         }
 
@@ -862,8 +858,9 @@ void
 vpnwsd_peer_gone(vpnwsd_conn_t *c)
 {
     if (c->in_switch) {
-        vpnwsd_log(VPNWSD_LOG_INFO, "peer %u left (rx %llu, tx %llu bytes)",
-                   c->state.port.id, (unsigned long long) c->rx,
+        vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu left (rx %llu, tx %llu bytes)",
+                   (unsigned long long) c->state.port.id,
+                   (unsigned long long) c->rx,
                    (unsigned long long) c->tx);
     }
 
@@ -890,8 +887,8 @@ vpnwsd_peer_tick(vpnwsd_conn_t *c)
 
     if (c->closing) {
         if (vpnwsd.now >= c->deadline) {
-            vpnwsd_log(VPNWSD_LOG_INFO, "peer %u did not take its Close "
-                       "frame", c->state.port.id);
+            vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu did not take its Close "
+                       "frame", (unsigned long long) c->state.port.id);
             vpnwsd_conn_free(c);
         }
 
@@ -901,8 +898,8 @@ vpnwsd_peer_tick(vpnwsd_conn_t *c)
     idle = vpnwsd.now - c->last_rx;
 
     if (idle >= VPNWS_DEFAULT_IDLE) {
-        vpnwsd_log(VPNWSD_LOG_INFO, "peer %u idle for %lld ms, closing",
-                   c->state.port.id, (long long) idle);
+        vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu idle for %lld ms, closing",
+                   (unsigned long long) c->state.port.id, (long long) idle);
         vpnwsd_peer_close(c, VPNWS_WS_CLOSE_GOING_AWAY, "idle");
         return;
     }

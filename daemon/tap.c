@@ -82,8 +82,9 @@ vpnwsd_tap_open(void)
         }
     }
 
-    vpnwsd_log(VPNWSD_LOG_NOTICE, "tap \"%s\" is port %u%s", vpnwsd.tap_name,
-               c->state.port.id, vpnwsd.bridge ? " (bridge)" : "");
+    vpnwsd_log(VPNWSD_LOG_NOTICE, "tap \"%s\" is port %llu%s", vpnwsd.tap_name,
+               (unsigned long long) c->state.port.id,
+               vpnwsd.bridge ? " (bridge)" : "");
 
     return 0;
 }

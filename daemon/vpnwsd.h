@@ -147,7 +147,7 @@ typedef struct {
     vpnws_mactab_t          table;
     void                   *table_mem;
     uint32_t                bridges;    /* bridge and tap-bridge ports */
-    uint32_t                next_id;
+    uint64_t                next_id;    /* peer ids: from 1, never reused */
     uint32_t                npeers;
     uint64_t                drops[VPNWS_DROP_MAX];
     vpnwsd_conn_t         **slots;      /* port.slot -> port */
@@ -221,9 +221,9 @@ void vpnwsd_flush_dirty(void);
 void vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx);
 void vpnwsd_switch_expire(void);
 void vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len);
-uint32_t vpnwsd_port_add(vpnwsd_conn_t *c);
+uint64_t vpnwsd_port_add(vpnwsd_conn_t *c);
 void vpnwsd_port_remove(vpnwsd_conn_t *c);
-vpnwsd_conn_t *vpnwsd_port_find(uint32_t id);
+vpnwsd_conn_t *vpnwsd_port_find(uint64_t id);
 
 /* policy.c */
 void vpnwsd_policy_init(void);

@@ -5,8 +5,9 @@
  * libFuzzer: the admin JSON renderer.  Strings of any bytes must come out
  * as valid JSON string bodies in valid UTF-8 that decode back to the input
  * (invalid UTF-8 bytes as their Latin-1 characters), within
- * vpnws_json_string_max(); whole peers must fit vpnws_json_peer_max().
- * Input: 1 byte of mode, then the data.
+ * vpnws_json_string_max(); whole peers must fit vpnws_json_peer_max(); a
+ * kill= id parses exactly when it is decimal from 1 to 2^64 - 1, and then
+ * prints back as itself.  Input: 1 byte of mode, then the data.
  */
 
 
@@ -194,7 +195,7 @@ check_peer(fuzz_in_t *in)
     vpnws_json_peer_t    p;
 
     memset(&p, 0, sizeof(p));
-    p.id = fuzz_u32(in);
+    p.id = (uint64_t) fuzz_u32(in) << 32 | fuzz_u32(in);
     p.start = (int64_t) ((uint64_t) fuzz_u32(in) << 32 | fuzz_u32(in));
     p.tx = (uint64_t) fuzz_u32(in) << 32 | fuzz_u32(in);
     p.rx = ~p.tx;
@@ -240,17 +241,62 @@ check_peer(fuzz_in_t *in)
 }
 
 
+static void
+check_id(const uint8_t *s, size_t len)
+{
+    int        rc, valid;
+    char       text[24];
+    size_t     i, lead;
+    uint64_t   id;
+
+    static const char  max[] = "18446744073709551615";
+
+    valid = len > 0;
+
+    for (i = 0; i < len; i++) {
+        valid = valid && s[i] >= '0' && s[i] <= '9';
+    }
+
+    for (lead = 0; lead < len && s[lead] == '0'; lead++) {
+        /* void */
+    }
+
+    /* digits without leading zeros: 1 to 20 of them, 20 only up to max */
+    valid = valid && lead < len
+            && (len - lead < sizeof(max) - 1
+                || (len - lead == sizeof(max) - 1
+                    && memcmp(s + lead, max, sizeof(max) - 1) <= 0));
+
+    id = 0;
+    rc = vpnws_json_id_parse(s, len, &id);
+    fuzz_assert(rc == 0 || rc == -1);
+    fuzz_assert((rc == 0) == valid);
+
+    if (rc == 0) {
+        fuzz_assert(id != 0);
+        snprintf(text, sizeof(text), "%llu", (unsigned long long) id);
+        fuzz_assert(strlen(text) == len - lead
+                    && memcmp(text, s + lead, len - lead) == 0);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t    *copy;
+    uint8_t    *copy, mode;
     fuzz_in_t   in;
 
     in.p = data;
     in.n = size;
 
-    if (fuzz_u8(&in) & 1) {
+    mode = fuzz_u8(&in);
+
+    if (mode & 1) {
         check_peer(&in);
+
+    } else if (mode & 2) {
+        check_id(in.p, in.n);
 
     } else {
         copy = malloc(in.n ? in.n : 1);

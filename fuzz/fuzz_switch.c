@@ -34,7 +34,7 @@ typedef struct {
     vpnws_switch_cache_t   cache[2];    /* one per generation parity */
     int                    use_cache;
     port_t                 ports[NPORTS];
-    uint32_t               next_id;
+    uint64_t               next_id;
     uint32_t               gen;
     uint32_t               now;
     int                    depth;
@@ -115,7 +115,7 @@ port_new(sw_t *s, int i, unsigned kind)
 
 
 static const port_t *
-port_by_id(const sw_t *s, uint32_t id)
+port_by_id(const sw_t *s, uint64_t id)
 {
     int  i;
 
@@ -191,7 +191,7 @@ check_table(const sw_t *s)
 
 
 /* a MAC live behind a bridge of p's generation: the bridge's id, or 0 */
-static uint32_t
+static uint64_t
 live_learned(sw_t *s, const port_t *p, const uint8_t *mac)
 {
     vpnws_mac_entry_t  *e;
@@ -211,7 +211,7 @@ live_learned(sw_t *s, const port_t *p, const uint8_t *mac)
 /* a peer never takes a MAC live behind a bridge over */
 static void
 check_not_hijacked(sw_t *s, const port_t *p, const uint8_t *mac,
-    uint32_t owner)
+    uint64_t owner)
 {
     vpnws_mac_entry_t  *e;
 
@@ -229,7 +229,7 @@ static void
 do_frame(sw_t *s, port_t *p, const uint8_t *dst, const uint8_t *src,
     size_t len)
 {
-    uint32_t             owner;
+    uint64_t             owner;
     uint8_t              frame[60];
     const port_t        *q;
     vpnws_decision_t     d;
@@ -307,7 +307,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void                *mem;
     port_t              *p;
     uint8_t              op, flags;
-    uint32_t             cap, k, owner;
+    uint32_t             cap, k;
+    uint64_t             owner;
     fuzz_in_t            in;
     vpnws_switch_ctx_t   ctx;
 
@@ -335,7 +336,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vpnws_mactab_init(&s->tab, mem, cap, (uint64_t) flags * 0x9e3779b97f4a7c15ULL);
     s->version = s->tab.version;
 
-    s->next_id = 1;
+    /* ids are 64 bits: from just below 2^32, 32-bit truncation collides */
+    s->next_id = 0xfffffffeULL;
     s->gen = 1;
     s->now = 100;
 

@@ -141,7 +141,7 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
         ts[0] = '\0';
     }
 
-    out += sprintf(out, "{\"id\":%u,\"MAC\":", p->id);
+    out += sprintf(out, "{\"id\":%llu,\"MAC\":", (unsigned long long) p->id);
 
     /* a string, always: tools written for the original parse it so */
     out = vpnws_json_mac(out, p->mac ? p->mac : vpnws_json_zero_mac);
@@ -280,4 +280,40 @@ vpnws_json_switch_close(char *out)
     memcpy(out, "]}\n", 3);
 
     return out + 3;
+}
+
+
+int
+vpnws_json_id_parse(const uint8_t *s, size_t len, uint64_t *id)
+{
+    size_t    i;
+    uint64_t  n, d;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        d = (uint64_t) (s[i] - '0');
+
+        if (n > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+
+        n = n * 10 + d;
+    }
+
+    if (n == 0) {
+        return -1;
+    }
+
+    *id = n;
+
+    return 0;
 }

@@ -20,7 +20,7 @@
 
 
 typedef struct {
-    uint32_t            id;
+    uint64_t            id;
     const uint8_t      *mac;            /* NULL: none yet, all zeros */
     const char         *addr;           /* NUL-terminated */
     const uint8_t      *user;
@@ -81,6 +81,12 @@ size_t vpnws_json_peer_max(const vpnws_json_peer_t *p);
 char *vpnws_json_switch_open(char *out, const vpnws_json_switch_t *s);
 size_t vpnws_json_switch_max(const vpnws_json_switch_t *s);
 char *vpnws_json_switch_close(char *out);
+
+/*
+ * A peer id as the admin's ?kill= gives it: decimal digits only, 1 to
+ * 2^64 - 1 (ids are 64 bits and never reused).  0, or -1 for anything else.
+ */
+int vpnws_json_id_parse(const uint8_t *s, size_t len, uint64_t *id);
 
 /* "drops":{"short":N,...} */
 char *vpnws_json_drops(char *out, const uint64_t drops[VPNWS_DROP_MAX]);

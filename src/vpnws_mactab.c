@@ -159,7 +159,7 @@ vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e)
 
 
 uint32_t
-vpnws_mactab_port_count(const vpnws_mactab_t *t, uint32_t id)
+vpnws_mactab_port_count(const vpnws_mactab_t *t, uint64_t id)
 {
     uint32_t  i, n;
 

@@ -245,7 +245,7 @@ vpnws_switch_claim_pinned(const vpnws_switch_ctx_t *ctx,
 
 
 typedef struct {
-    uint32_t                    id;
+    uint64_t                    id;
     uint32_t                    n;
     const vpnws_switch_ctx_t   *ctx;
 } vpnws_switch_count_t;
@@ -705,7 +705,7 @@ vpnws_switch_join(vpnws_port_state_t *src, int ready)
 static int
 vpnws_switch_gone_match(const vpnws_mac_entry_t *e, void *data)
 {
-    return e->port.id == *(uint32_t *) data;
+    return e->port.id == *(uint64_t *) data;
 }
 
 
@@ -713,7 +713,7 @@ void
 vpnws_switch_port_gone(const vpnws_switch_ctx_t *ctx,
     const vpnws_port_state_t *src)
 {
-    uint32_t            id;
+    uint64_t            id;
     vpnws_mac_entry_t  *e;
 
     if (src->port.flags & VPNWS_PORT_BRIDGE) {

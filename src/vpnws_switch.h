@@ -55,7 +55,7 @@ typedef enum {
 
 
 typedef struct {
-    uint32_t        id;         /* unique for the life of the switch */
+    uint64_t        id;         /* never reused while the switch lives */
     uint32_t        slot;       /* the host's registry index */
     uint16_t        worker;     /* owning process (nginx worker number) */
     uint16_t        flags;      /* VPNWS_PORT_* */
@@ -202,7 +202,7 @@ vpnws_mac_entry_t *vpnws_mactab_find(vpnws_mactab_t *t, const uint8_t *mac);
 vpnws_mac_entry_t *vpnws_mactab_insert(vpnws_mactab_t *t, const uint8_t *mac);
 void vpnws_mactab_remove(vpnws_mactab_t *t, vpnws_mac_entry_t *e);
 /* entries that port id holds (the tap: the stations of other hosts) */
-uint32_t vpnws_mactab_port_count(const vpnws_mactab_t *t, uint32_t id);
+uint32_t vpnws_mactab_port_count(const vpnws_mactab_t *t, uint64_t id);
 /* remove every entry match() says 1 to; returns how many */
 uint32_t vpnws_mactab_purge(vpnws_mactab_t *t,
     int (*match)(const vpnws_mac_entry_t *e, void *data), void *data);

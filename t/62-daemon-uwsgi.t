@@ -345,6 +345,23 @@ is($code, 405, 'admin: HEAD of a kill is 405');
 ($code, $json) = admin_get('/status?kill=abc');
 is($code, 400, 'admin: kill=abc is 400');
 
+# ids are 64 bits: the largest is an id (of no peer), one more is not
+for my $id ('4294967296', '18446744073709551615') {
+    ($code, $json) = admin_get("/status?kill=$id");
+    is($code, 404, "admin: kill=$id is a valid id, of no peer: 404");
+}
+
+my $refused = scalar $d->log_lines(qr/admin: invalid query "kill=/);
+
+for my $id ('18446744073709551616', '0', '-1', '') {
+    ($code, $json) = admin_get("/status?kill=$id");
+    is($code, 400, "admin: kill=$id is 400");
+}
+
+$d->wait_log(qr/admin: invalid query "kill=/, 3, $refused + 3);
+is(scalar $d->log_lines(qr/admin: invalid query "kill=/) - $refused, 4,
+   'admin: each refused kill= logged');
+
 ($code, $json) = admin_get('/status?kill=999999');
 is($code, 404, 'admin: kill of an unknown id is 404');
 is($json && $json->{status}, 'not found', 'admin: {"status":"not found"}');

@@ -293,6 +293,74 @@ test_peer(void)
            "peer: no MAC yet (zeros, a string as in the original), "
            "bridge with MACs, worker and pid");
     free(buf);
+
+    /* ids are 64 bits: past 2^32 and the largest one print whole */
+    p.id = 4294967296ULL;
+    buf = malloc(vpnws_json_peer_max(&p));
+    end = vpnws_json_peer(buf, &p);
+    *end = '\0';
+    ok(strncmp(buf, "{\"id\":4294967296,", 17) == 0, "peer: id 2^32");
+    free(buf);
+
+    p.id = UINT64_MAX;
+    max = vpnws_json_peer_max(&p);
+    buf = malloc(max);
+    end = vpnws_json_peer(buf, &p);
+    *end = '\0';
+    ok(strncmp(buf, "{\"id\":18446744073709551615,", 27) == 0
+       && (size_t) (end - buf) < max, "peer: id 2^64 - 1, within peer_max");
+    free(buf);
+}
+
+
+/* ?kill=ID: what the admin of module and daemon accept */
+static void
+test_id_parse(void)
+{
+    int        rc;
+    size_t     i;
+    uint64_t   id;
+
+    static const struct {
+        const char  *in;
+        int          rc;
+        uint64_t     id;
+    } cases[] = {
+        { "1", 0, 1 },
+        { "42", 0, 42 },
+        { "007", 0, 7 },
+        { "4294967295", 0, 4294967295ULL },
+        { "4294967296", 0, 4294967296ULL },
+        { "18446744073709551615", 0, UINT64_MAX },
+        { "018446744073709551615", 0, UINT64_MAX },
+        { "18446744073709551616", -1, 0 },
+        { "18446744073709551620", -1, 0 },
+        { "99999999999999999999", -1, 0 },
+        { "184467440737095516150", -1, 0 },
+        { "0", -1, 0 },
+        { "00", -1, 0 },
+        { "", -1, 0 },
+        { "-1", -1, 0 },
+        { "+1", -1, 0 },
+        { " 1", -1, 0 },
+        { "1 ", -1, 0 },
+        { "0x10", -1, 0 },
+        { "1e3", -1, 0 },
+        { "12a", -1, 0 },
+        { "%31", -1, 0 },
+    };
+
+    for (i = 0; i < nelem(cases); i++) {
+        id = 12345;
+        rc = vpnws_json_id_parse((const uint8_t *) cases[i].in,
+                                 strlen(cases[i].in), &id);
+        ok(rc == cases[i].rc && (rc != 0 || id == cases[i].id),
+           "id \"%s\": %s", cases[i].in, cases[i].rc ? "refused" : "taken");
+    }
+
+    /* a length, not a NUL, ends the id (a query string goes on after it) */
+    rc = vpnws_json_id_parse((const uint8_t *) "123&x", 3, &id);
+    ok(rc == 0 && id == 123, "id: the length ends it");
 }
 
 
@@ -321,7 +389,7 @@ test_peer_max(void)
 
     for (i = 0; i < nelem(starts); i++) {
         memset(&p, 0, sizeof(p));
-        p.id = UINT32_MAX;
+        p.id = UINT64_MAX;
         p.mac = macs;
         p.addr = addr;
         p.user = user;
@@ -440,6 +508,7 @@ main(void)
     test_string();
     test_peer();
     test_peer_max();
+    test_id_parse();
     test_drops();
     test_switch_envelope();
 

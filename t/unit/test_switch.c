@@ -232,9 +232,10 @@ decision_is(const vpnws_decision_t *d, vpnws_fwd_t action, int reason_or_id,
        action == VPNWS_FWD_DROP ? vpnws_drop_name(reason_or_id) : "");
 
     if (!good) {
-        diag("    got %s %s (dst id %u)", action_name(d->action),
+        diag("    got %s %s (dst id %llu)", action_name(d->action),
              d->action == VPNWS_FWD_DROP ? vpnws_drop_name(d->reason) : "",
-             d->action == VPNWS_FWD_UNICAST ? d->dst.id : 0);
+             (unsigned long long) (d->action == VPNWS_FWD_UNICAST
+                                   ? d->dst.id : 0));
     }
 
     return good;
@@ -276,8 +277,8 @@ table_sane(const vpnws_mactab_t *t)
         }
 
         if (t->entries[i - 1].port.id != 0) {
-            diag("entry %u on the free list has port %u", i - 1,
-                 t->entries[i - 1].port.id);
+            diag("entry %u on the free list has port %llu", i - 1,
+                 (unsigned long long) t->entries[i - 1].port.id);
             return 0;
         }
     }
