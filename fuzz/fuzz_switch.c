@@ -31,7 +31,6 @@ typedef struct {
 typedef struct {
     vpnws_switch_conf_t    conf;
     vpnws_mactab_t         tab;
-    vpnws_switch_cache_t   cache[2];    /* one per generation parity */
     int                    use_cache;
     port_t                 ports[NPORTS];
     uint64_t               next_id;
@@ -40,6 +39,8 @@ typedef struct {
     int                    depth;
     uint64_t               version;
     uint8_t                macs[NMACS][6];
+    /* last: cleared only for inputs that use it (20 KiB a run) */
+    vpnws_switch_cache_t   cache[2];    /* one per generation parity */
 } sw_t;
 
 
@@ -65,7 +66,7 @@ sw_unlock(void *data)
 }
 
 
-static uint32_t
+static FUZZ_CHECKER uint32_t
 bridges(const sw_t *s)
 {
     uint32_t  i, n;
@@ -80,7 +81,7 @@ bridges(const sw_t *s)
 }
 
 
-static void
+static FUZZ_CHECKER void
 ctx_for(sw_t *s, const port_t *p, vpnws_switch_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
@@ -114,7 +115,7 @@ port_new(sw_t *s, int i, unsigned kind)
 }
 
 
-static const port_t *
+static FUZZ_CHECKER const port_t *
 port_by_id(const sw_t *s, uint64_t id)
 {
     int  i;
@@ -129,7 +130,7 @@ port_by_id(const sw_t *s, uint64_t id)
 }
 
 
-static void
+static FUZZ_CHECKER void
 check_table(const sw_t *s)
 {
     uint32_t                  i, b, n, steps, learned, own[NPORTS];
@@ -191,7 +192,7 @@ check_table(const sw_t *s)
 
 
 /* a MAC live behind a bridge of p's generation: the bridge's id, or 0 */
-static uint64_t
+static FUZZ_CHECKER uint64_t
 live_learned(sw_t *s, const port_t *p, const uint8_t *mac)
 {
     vpnws_mac_entry_t  *e;
@@ -209,7 +210,7 @@ live_learned(sw_t *s, const port_t *p, const uint8_t *mac)
 
 
 /* a peer never takes a MAC live behind a bridge over */
-static void
+static FUZZ_CHECKER void
 check_not_hijacked(sw_t *s, const port_t *p, const uint8_t *mac,
     uint64_t owner)
 {
@@ -299,6 +300,9 @@ do_frame(sw_t *s, port_t *p, const uint8_t *dst, const uint8_t *src,
 }
 
 
+static sw_t  sw;      /* one switch, reset per input */
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -315,13 +319,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.p = data;
     in.n = size;
 
-    s = calloc(1, sizeof(sw_t));
+    s = &sw;
+    memset(s, 0, offsetof(sw_t, cache));
 
     flags = fuzz_u8(&in);
     s->conf.isolation = flags & 1;
     s->conf.broadcast = !(flags & 2);
     s->conf.multicast = !(flags & 4);
     s->use_cache = (flags & 8) != 0;
+
+    if (s->use_cache) {
+        memset(s->cache, 0, sizeof(s->cache));
+    }
+
     s->conf.max_frame = 1514;
     cap = 1 + fuzz_u8(&in) % 16;
     s->conf.bridge_macs = fuzz_u8(&in) % 6;
@@ -412,7 +422,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     free(mem);
-    free(s);
 
     return 0;
 }
