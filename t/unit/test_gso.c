@@ -36,6 +36,51 @@ static uint8_t  in[VPNWS_VNET_HLEN + VPNWS_VNET_FRAME_MAX];
 static uint8_t  buf[VPNWS_VNET_FRAME_MAX];
 
 
+/* vpnws_gso_cut(): every frame at its own place in an arena of junk */
+typedef struct {
+    out_t           out;
+    uint8_t        *arena;
+    size_t          used;
+    int             null_at;        /* place returns NULL on this call */
+    size_t          placed;
+} cut_t;
+
+
+static uint8_t  arena[SEGS_MAX * (VPNWS_VNET_FRAME_MAX / 8)];
+
+
+static uint8_t *
+cut_place(void *ctx, size_t len)
+{
+    uint8_t  *p;
+    cut_t    *c = ctx;
+
+    if ((int) c->placed++ == c->null_at
+        || c->used + len + 7 > sizeof(arena))
+    {
+        return NULL;
+    }
+
+    /* an odd gap: nothing may depend on alignment or on what was there */
+    p = c->arena + c->used + 7;
+    c->used += len + 7;
+
+    return p;
+}
+
+
+static int emit(void *ctx, uint8_t *seg, size_t len);
+
+
+static int
+cut_emit(void *ctx, uint8_t *seg, size_t len)
+{
+    cut_t  *c = ctx;
+
+    return emit(&c->out, seg, len);
+}
+
+
 static int
 emit(void *ctx, uint8_t *seg, size_t len)
 {
@@ -119,6 +164,10 @@ read_vector(const char *name, out_t *exp)
 }
 
 
+static void test_vector_cut(const char *name, vpnws_vnet_frame_t *f,
+    size_t n);
+
+
 static void
 test_vector(const char *name)
 {
@@ -163,6 +212,42 @@ test_vector(const char *name)
     ok(same, "%s: byte-identical to the kernel's segments", name);
 
     out_free(&got);
+    out_free(&exp);
+
+    test_vector_cut(name, &f, n);
+}
+
+
+/* the same frame cut in place: the kernel's segments again */
+static void
+test_vector_cut(const char *name, vpnws_vnet_frame_t *f, size_t n)
+{
+    int     rc, same;
+    cut_t   c;
+    out_t   exp;
+    size_t  i;
+
+    n = read_vector(name, &exp);
+
+    memset(&c, 0, sizeof(c));
+    memset(arena, 0xa5, sizeof(arena));
+    c.arena = arena;
+    c.null_at = -1;
+    c.out.stop_at = -1;
+
+    rc = vpnws_gso_cut(f, in + VPNWS_VNET_HLEN, n - VPNWS_VNET_HLEN,
+                       cut_place, cut_emit, &c);
+
+    same = (rc == (int) exp.n && c.out.n == exp.n);
+
+    for (i = 0; same && i < c.out.n; i++) {
+        same = c.out.len[i] == exp.len[i]
+               && memcmp(c.out.seg[i], exp.seg[i], exp.len[i]) == 0;
+    }
+
+    ok(same, "%s: cut in place, byte-identical too", name);
+
+    out_free(&c.out);
     out_free(&exp);
 }
 
@@ -351,6 +436,39 @@ test_emit_stop(void)
 
 
 static void
+test_place_stop(void)
+{
+    int                 rc;
+    cut_t               c;
+    size_t              n;
+    vpnws_vnet_hdr_t    h;
+    vpnws_vnet_frame_t  f;
+
+    n = base_frame(&h);
+    vpnws_vnet_check(&f, &h, in + VPNWS_VNET_HLEN, n);
+
+    memset(&c, 0, sizeof(c));
+    c.arena = arena;
+    c.null_at = 3;
+    c.out.stop_at = -1;
+
+    rc = vpnws_gso_cut(&f, in + VPNWS_VNET_HLEN, n, cut_place, cut_emit, &c);
+    ok(rc == -1 && c.out.n == 3, "no place for the 4th segment: -1 after 3");
+    out_free(&c.out);
+
+    memset(&c, 0, sizeof(c));
+    c.arena = arena;
+    c.null_at = -1;
+    c.out.stop_at = 1;
+
+    rc = vpnws_gso_cut(&f, in + VPNWS_VNET_HLEN, n, cut_place, cut_emit, &c);
+    ok(rc == -1 && c.out.n == 1 && c.placed == 2,
+       "emit says stop: -1, nothing placed after");
+    out_free(&c.out);
+}
+
+
+static void
 test_hdr_bytes(void)
 {
     uint8_t           p[VPNWS_VNET_HLEN];
@@ -496,6 +614,7 @@ main(void)
     test_bad();
     test_truncated();
     test_emit_stop();
+    test_place_stop();
     test_hdr_bytes();
     test_csum();
     test_offload_tokens();
