@@ -298,7 +298,7 @@ void ngx_http_vpnws_switch_frame(ngx_http_vpnws_switch_t *sw,
     vpnws_vnet_frame_t *gso);
 ngx_int_t ngx_http_vpnws_segment(ngx_http_vpnws_switch_t *sw,
     vpnws_vnet_frame_t *gso, u_char *frame, size_t len,
-    vpnws_gso_emit_pt emit, void *ctx);
+    vpnws_gso_place_pt place, vpnws_gso_emit_pt emit, void *ctx);
 void ngx_http_vpnws_deliver_ipc(ngx_http_vpnws_ipc_hdr_t *hdr, u_char *frame,
     size_t len);
 

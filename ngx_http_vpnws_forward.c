@@ -39,17 +39,28 @@ ngx_http_vpnws_forward_init(ngx_cycle_t *cycle, size_t max_frame)
 }
 
 
-/* a super-frame cut for a port that takes plain frames only */
+/*
+ * A super-frame cut for a port that takes plain frames only: each segment
+ * built where place says (NULL: in one buffer), then passed to emit.
+ */
 ngx_int_t
 ngx_http_vpnws_segment(ngx_http_vpnws_switch_t *sw, vpnws_vnet_frame_t *gso,
-    u_char *frame, size_t len, vpnws_gso_emit_pt emit, void *ctx)
+    u_char *frame, size_t len, vpnws_gso_place_pt place,
+    vpnws_gso_emit_pt emit, void *ctx)
 {
+    int  rc;
+
     (void) ngx_atomic_fetch_add(&sw->sh->soft_segmented, 1);
 
-    if (vpnws_gso_segment(gso, frame, len, ngx_http_vpnws_seg,
-                          VPNWS_VNET_FRAME_MAX, emit, ctx)
-        < 0)
-    {
+    if (place) {
+        rc = vpnws_gso_cut(gso, frame, len, place, emit, ctx);
+
+    } else {
+        rc = vpnws_gso_segment(gso, frame, len, ngx_http_vpnws_seg,
+                               VPNWS_VNET_FRAME_MAX, emit, ctx);
+    }
+
+    if (rc < 0) {
         return NGX_DECLINED;
     }
 
@@ -333,7 +344,7 @@ ngx_http_vpnws_to_tap(ngx_http_vpnws_switch_t *sw, u_char *frame, size_t len,
     }
 
     /* a tap without those offloads takes plain frames */
-    (void) ngx_http_vpnws_segment(sw, gso, frame, len,
+    (void) ngx_http_vpnws_segment(sw, gso, frame, len, NULL,
                                   ngx_http_vpnws_tap_segment, sw);
 }
 

@@ -13,12 +13,14 @@
 static void ngx_http_vpnws_dropped(ngx_http_vpnws_peer_t *p);
 static ngx_int_t ngx_http_vpnws_queue_vnet(ngx_http_vpnws_peer_t *p,
     const u_char *vnet, u_char *frame, size_t len);
+static uint8_t *ngx_http_vpnws_place(void *ctx, size_t len);
 static int ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len);
 
 
 typedef struct {
     ngx_http_vpnws_peer_t      *peer;
     u_char                     *dst;        /* room for every segment */
+    size_t                      hlen;       /* the segment's headers */
 } ngx_http_vpnws_cut_t;
 
 
@@ -214,23 +216,22 @@ ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame, size_t len,
         return;
     }
 
-    (void) ngx_http_vpnws_segment(p->sw, gso, frame, len, ngx_http_vpnws_emit,
+    (void) ngx_http_vpnws_segment(p->sw, gso, frame, len,
+                                  ngx_http_vpnws_place, ngx_http_vpnws_emit,
                                   &cut);
 }
 
 
-/* one segment into the room taken for all: a plain frame, or behind a zero
- * virtio-net header for an offload peer that cannot take this one whole */
-static int
-ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len)
+/* one segment built in the room taken for all: a plain frame, or behind a
+ * zero virtio-net header for an offload peer that cannot take this whole */
+static uint8_t *
+ngx_http_vpnws_place(void *ctx, size_t len)
 {
     ngx_http_vpnws_cut_t *cut = ctx;
 
-    size_t                  hlen, vlen;
-    ngx_http_vpnws_peer_t  *p;
+    size_t  hlen, vlen;
 
-    p = cut->peer;
-    vlen = p->offload ? VPNWS_VNET_HLEN : 0;
+    vlen = cut->peer->offload ? VPNWS_VNET_HLEN : 0;
 
     hlen = vpnws_ws_header(cut->dst, VPNWS_WS_OP_BINARY, vlen + len, NULL);
     cut->dst += hlen;
@@ -239,10 +240,20 @@ ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len)
         cut->dst = ngx_cpymem(cut->dst, ngx_http_vpnws_vnet_zero, vlen);
     }
 
-    cut->dst = ngx_cpymem(cut->dst, seg, len);
+    cut->hlen = hlen + vlen;
 
-    p->out_last += hlen + vlen + len;
-    p->slot->frames_out++;
+    return cut->dst;
+}
+
+
+static int
+ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len)
+{
+    ngx_http_vpnws_cut_t *cut = ctx;
+
+    cut->dst += len;
+    cut->peer->out_last += cut->hlen + len;
+    cut->peer->slot->frames_out++;
 
     return 0;
 }

@@ -68,19 +68,22 @@ vpnws_out_free(vpnws_client_t *cl)
 }
 
 
-int
-vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
+/*
+ * Room for a message of len bytes at the end of the output, its header
+ * written: the payload goes where the result points, then vpnws_commit().
+ */
+uint8_t *
+vpnws_place(vpnws_client_t *cl, int opcode, size_t len)
 {
-    size_t          need, hlen;
-    uint8_t        *p;
-    const uint8_t  *mask;
+    size_t    need, hlen;
+    uint8_t  *p;
 
     need = VPNWS_WS_MAX_HLEN + len;
 
     if (VPNWS_OUT_SIZE - cl->out_end < need) {
 
         if (vpnws_out_free(cl) < need) {
-            return -1;
+            return NULL;
         }
 
         memmove(cl->out, cl->out + cl->out_pos, cl->out_end - cl->out_pos);
@@ -88,18 +91,41 @@ vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
         cl->out_pos = 0;
     }
 
-    mask = vpnws_next_mask(cl);
+    cl->place_mask = vpnws_next_mask(cl);
     p = cl->out + cl->out_end;
 
-    hlen = vpnws_ws_header(p, opcode, len, mask);
+    hlen = vpnws_ws_header(p, opcode, len, cl->place_mask);
+    cl->place_len = hlen + len;
+
+    return p + hlen;
+}
+
+
+/* the payload of the message vpnws_place() made room for is in: mask it */
+void
+vpnws_commit(vpnws_client_t *cl, uint8_t *data, size_t len)
+{
+    vpnws_ws_mask(data, len, cl->place_mask, 0);
+    cl->out_end += cl->place_len;
+}
+
+
+int
+vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
+{
+    uint8_t  *p;
+
+    p = vpnws_place(cl, opcode, len);
+    if (p == NULL) {
+        return -1;
+    }
 
     if (len) {
         /* a keepalive PING has no payload: data is NULL */
-        memcpy(p + hlen, data, len);
-        vpnws_ws_mask(p + hlen, len, mask, 0);
+        memcpy(p, data, len);
     }
 
-    cl->out_end += hlen + len;
+    vpnws_commit(cl, p, len);
 
     return 0;
 }

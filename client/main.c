@@ -735,10 +735,9 @@ main(int argc, char **argv)
     cl.out = malloc(VPNWS_OUT_SIZE);
     cl.frame = malloc(VPNWS_CLIENT_FRAME);
     cl.frag = malloc(VPNWS_CLIENT_FRAME);
-    cl.seg = malloc(VPNWS_CLIENT_FRAME);
 
     if (cl.in == NULL || cl.out == NULL || cl.frame == NULL
-        || cl.frag == NULL || cl.seg == NULL)
+        || cl.frag == NULL)
     {
         vpnws_die(VPNWS_EXIT_INTERNAL, "out of memory");
     }
@@ -832,7 +831,6 @@ main(int argc, char **argv)
     free(cl.out);
     free(cl.frame);
     free(cl.frag);
-    free(cl.seg);
     for (i = 0; i < conf.nservers; i++) {
         vpnws_url_free(&conf.servers[i].url);
         vpnws_url_free(&conf.servers[i].proxy);

@@ -83,19 +83,41 @@ vpnws_offload_start(vpnws_client_t *cl, char *err, size_t errlen)
 }
 
 
+/* a segment goes straight into the output, behind a zero header if wanted */
+static uint8_t *
+vpnws_offload_place(void *ctx, size_t len)
+{
+    uint8_t         *p;
+    vpnws_client_t  *cl = ctx;
+
+    if (!cl->offload) {
+        return vpnws_place(cl, VPNWS_WS_OP_BINARY, len);
+    }
+
+    p = vpnws_place(cl, VPNWS_WS_OP_BINARY, VPNWS_VNET_HLEN + len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memset(p, 0, VPNWS_VNET_HLEN);
+
+    return p + VPNWS_VNET_HLEN;
+}
+
+
 static int
 vpnws_offload_emit(void *ctx, uint8_t *seg, size_t len)
 {
     vpnws_client_t  *cl = ctx;
 
     if (cl->offload) {
-        /* seg sits VPNWS_VNET_HLEN into cl->seg: room for a plain header */
-        memset(seg - VPNWS_VNET_HLEN, 0, VPNWS_VNET_HLEN);
-        return vpnws_send(cl, VPNWS_WS_OP_BINARY, seg - VPNWS_VNET_HLEN,
-                          len + VPNWS_VNET_HLEN);
+        vpnws_commit(cl, seg - VPNWS_VNET_HLEN, VPNWS_VNET_HLEN + len);
+
+    } else {
+        vpnws_commit(cl, seg, len);
     }
 
-    return vpnws_send(cl, VPNWS_WS_OP_BINARY, seg, len);
+    return 0;
 }
 
 
@@ -170,8 +192,8 @@ vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
 
     cl->soft_segmented++;
 
-    (void) vpnws_gso_segment(&f, frame, len, cl->seg + VPNWS_VNET_HLEN,
-                             VPNWS_VNET_FRAME_MAX, vpnws_offload_emit, cl);
+    (void) vpnws_gso_cut(&f, frame, len, vpnws_offload_place,
+                         vpnws_offload_emit, cl);
 }
 
 

@@ -151,7 +151,6 @@ typedef struct {
     size_t          out_end;
     uint8_t        *frame;              /* one tap frame */
     uint8_t        *frag;               /* websocket reassembly */
-    uint8_t        *seg;                /* one segment, header room first */
 
     unsigned        tap_vnet:1;         /* IFF_VNET_HDR: header on reads */
     unsigned        tap_caps;           /* VPNWS_OFFLOAD_* the tap took */
@@ -161,6 +160,8 @@ typedef struct {
 
     uint8_t         masks[4096];        /* random masking keys */
     size_t          mask_pos;
+    const uint8_t  *place_mask;         /* of the message vpnws_place() */
+    size_t          place_len;          /* made room for: header, payload */
 
     unsigned        connected_once:1;
     unsigned        closing:1;
@@ -252,6 +253,8 @@ unsigned vpnws_servers_failed(vpnws_servers_t *s, int stable);
 
 /* loop.c */
 int vpnws_session(vpnws_client_t *cl, char *err, size_t errlen);
+uint8_t *vpnws_place(vpnws_client_t *cl, int opcode, size_t len);
+void vpnws_commit(vpnws_client_t *cl, uint8_t *data, size_t len);
 int vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data,
     size_t len);
 size_t vpnws_out_free(vpnws_client_t *cl);
