@@ -540,8 +540,8 @@ vpnws_session(vpnws_client_t *cl, char *err, size_t errlen)
 
         sock_ready = 0;
 
-        if (cl->conn.ssl && SSL_pending(cl->conn.ssl)) {
-            /* decrypted bytes epoll cannot see */
+        if (cl->conn.ssl && SSL_has_pending(cl->conn.ssl)) {
+            /* bytes read ahead or decrypted that epoll cannot see */
             wait = 0;
             sock_ready = 1;
         }

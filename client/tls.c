@@ -86,6 +86,8 @@ vpnws_tls_ctx(vpnws_conf_t *conf, char *err, size_t errlen)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
                           | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* one recv() for many records, not two (header, body) for each */
+    SSL_CTX_set_read_ahead(ctx, 1);
 
     if (conf->no_verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);

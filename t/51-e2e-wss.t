@@ -48,6 +48,22 @@ my ($mbps, $raw) = $e->iperf('a', 'b', '10.214.0.2', 3);
 ok($mbps && $mbps > 1, 'iperf3 TCP A -> B over wss://') or diag($raw);
 diag(sprintf 'wss:// iperf3 TCP throughput %.0f Mbit/s', $mbps // 0);
 
+# records read ahead: B stopped while 40 pings come, each frame its own
+# TLS record; woken, B reads them in one recv() and must deliver every one
+# to its tap, not only those of one read batch (16) before it sleeps again
+sub rx { $e->sh('b', 'cat /sys/class/net/vpn0/statistics/rx_packets') + 0 }
+kill 'STOP', $b;
+$e->sh('a', 'ping -c 40 -i 0.02 -W 1 -q 10.214.0.2', 1);
+my $rx0 = rx();
+kill 'CONT', $b;
+my $got = 0;
+for (1 .. 20) {
+    $got = rx() - $rx0;
+    last if $got >= 40;
+    select(undef, undef, undef, 0.1);
+}
+ok($got >= 40, "40 frames buffered in TLS records all reach B's tap ($got)");
+
 # a host name: hostname verification and SNI (a client in nginx's own
 # namespace, where localhost is the server)
 my $c = $e->client('s', addr => '10.214.0.3/24', args => ['--ca', "$d/ca.crt"],
