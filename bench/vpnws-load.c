@@ -71,6 +71,9 @@ typedef struct {
     unsigned            special:1;      /* the slow pair: counted apart */
     uint64_t            closed_at;      /* ns, --reconnect */
     uint64_t            retry_at;       /* ns, next attempt */
+    uint64_t            rc_started;     /* ns, this attempt */
+    unsigned            rc_state:2;     /* 1 connecting, 2 upgrading */
+    uint32_t            rc_fails;       /* attempts failed in a row */
     double              rate;           /* open loop frames/s, 0: closed */
 
     uint8_t            *in;
@@ -119,6 +122,8 @@ struct load_thread_s {
     size_t              npeers;
     load_peer_t       **senders;    /* pumped every loop: not the idle */
     size_t              nsenders;
+    int                 rc_inflight;    /* --reconnect attempts */
+    uint64_t            rc_scan;        /* ns, next look for closed peers */
     load_stats_t        st;
 };
 
@@ -152,9 +157,11 @@ static struct {
     int                 relay_cpu;
     const char         *cpu_pids;
     int                 reconnect;
+    const char         *events;
 } opt = {
     "127.0.0.1", 0, "/vpn", NULL, "pairs", NULL, "any", "switch",
-    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, 0, -1, -1, NULL, 0
+    2, 0, 1, 1514, 64, 0, 0, 5, 1, 0, 0, 256, 1, 0, 0, 0, -1, -1, NULL, 0,
+    NULL
 };
 
 
@@ -169,6 +176,8 @@ static _Atomic uint64_t  max_down_ns;       /* longest closed time */
 static uint8_t           bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static pid_t             relay_pids[64];
 static int               nrelay;
+static FILE             *events;       /* --events: the timeline, or NULL */
+static uint64_t          events_t0;
 
 
 static void
@@ -198,6 +207,26 @@ now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
 
     return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+
+/* --events: one line per close and reconnect attempt, ms since the start */
+static void
+event(const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (events == NULL) {
+        return;
+    }
+
+    flockfile(events);
+    fprintf(events, "%.3f ", (double) (now_ns() - events_t0) / 1e6);
+    va_start(ap, fmt);
+    vfprintf(events, fmt, ap);
+    va_end(ap);
+    fputc('\n', events);
+    funlockfile(events);
 }
 
 
@@ -346,14 +375,22 @@ peer_closed(load_peer_t *p, const char *why)
     p->closed = 1;
     p->want_out = 0;
     p->closed_at = now_ns();
-    p->retry_at = p->closed_at + 100000000ULL;
     atomic_fetch_add(&closed_peers, 1);
+    event("close %u %s", p->idx, why);
 
     if (atomic_load(&phase) < 2 && !opt.reconnect) {
         fprintf(stderr, "vpnws-load: peer %u closed: %s\n", p->idx, why);
     }
 
     epoll_ctl(p->thr->ep, EPOLL_CTL_DEL, p->fd, NULL);
+
+    if (opt.reconnect) {
+        /* the server sees the end at once: the peer's MAC is free again */
+        close(p->fd);
+        p->fd = -1;
+        p->retry_at = p->closed_at + 20000000ULL
+                      + (uint64_t) xrand(&p->rnd) % 100000000ULL;
+    }
 }
 
 
@@ -693,72 +730,92 @@ static int hs_request(char *req, size_t size, load_peer_t *p);
 
 
 /*
- * --reconnect: a closed peer connects again, blocking (loopback: about a
- * millisecond), as a client reconnects after Close 1001 or a dead worker.
- * 0: it is a peer again.
+ * --reconnect: a closed peer connects again as a client would, without
+ * blocking its thread (whose other peers go on sending and reading): a
+ * first attempt 20-120 ms after the close, at most LOAD_RC_WINDOW attempts
+ * in flight per thread, each with LOAD_RC_TIMEOUT; a failed one tries
+ * again after a backoff that doubles up to LOAD_RC_BACKOFF_MAX, with
+ * jitter, so a thousand peers thrown out at once do not come back in step.
  */
-static int
-peer_reconnect(load_peer_t *p)
+#define LOAD_RC_TIMEOUT     5000000000ULL   /* ns */
+#define LOAD_RC_BACKOFF     100000000ULL
+#define LOAD_RC_BACKOFF_MAX 3200000000ULL
+
+
+static uint64_t
+rc_jitter(load_peer_t *p, uint64_t base)
 {
-    int                 fd, len;
-    char                req[512], hs[1024];
-    size_t              got;
-    ssize_t             r;
-    uint64_t            down, max;
-    struct timeval      tv = { 2, 0 };
+    /* base/2 .. base*3/2 */
+    return base / 2 + (uint64_t) xrand(&p->rnd) % (base + 1);
+}
+
+
+static void
+rc_failed(load_peer_t *p, const char *why)
+{
+    uint64_t  backoff;
+
+    event("reconnect %u failed (%s) after %.1f ms, attempt %u", p->idx, why,
+          (double) (now_ns() - p->rc_started) / 1e6, p->rc_fails + 1);
+
+    close(p->fd);
+    p->fd = -1;
+    p->rc_state = 0;
+    p->thr->rc_inflight--;
+    p->rc_fails++;
+    atomic_fetch_add(&reconnect_fails, 1);
+
+    backoff = LOAD_RC_BACKOFF << (p->rc_fails < 6 ? p->rc_fails : 6);
+    backoff = backoff < LOAD_RC_BACKOFF_MAX ? backoff : LOAD_RC_BACKOFF_MAX;
+    p->retry_at = now_ns() + rc_jitter(p, backoff);
+}
+
+
+static void
+rc_start(load_peer_t *p, uint64_t now)
+{
+    int                 fd;
     struct sockaddr_in  sa;
     struct epoll_event  ev;
 
-    if (p->fd != -1) {
-        close(p->fd);
-        p->fd = -1;
-    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
-    fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd == -1) {
-        goto failed;
+        p->retry_at = now + rc_jitter(p, LOAD_RC_BACKOFF_MAX);
+        atomic_fetch_add(&reconnect_fails, 1);
+        event("reconnect %u: socket(): %s", p->idx, strerror(errno));
+        return;
     }
-
-    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t) opt.port);
     (void) inet_pton(AF_INET, opt.host, &sa.sin_addr);
 
-    len = hs_request(req, sizeof(req), p);
+    p->fd = fd;
+    p->rc_state = 1;
+    p->rc_started = now;
+    p->hs_len = 0;
+    p->thr->rc_inflight++;
 
     if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == -1
-        || send(fd, req, (size_t) len, MSG_NOSIGNAL) != len)
+        && errno != EINPROGRESS)
     {
-        goto failed;
+        rc_failed(p, strerror(errno));
+        return;
     }
 
-    /* byte by byte: nothing after the head is taken from the socket */
-    got = 0;
+    ev.events = EPOLLOUT;
+    ev.data.ptr = p;
+    epoll_ctl(p->thr->ep, EPOLL_CTL_ADD, fd, &ev);
+}
 
-    while (got < sizeof(hs) - 1) {
-        r = recv(fd, hs + got, 1, 0);
 
-        if (r <= 0) {
-            goto failed;
-        }
+static void
+rc_done(load_peer_t *p)
+{
+    uint64_t  down, max;
 
-        got++;
-
-        if (got >= 4 && memcmp(hs + got - 4, "\r\n\r\n", 4) == 0) {
-            break;
-        }
-    }
-
-    if (got < 12 || strncmp(hs, "HTTP/1.1 101", 12) != 0) {
-        goto failed;
-    }
-
-    set_nonblock(fd);
-
-    p->fd = fd;
     p->in_len = 0;
     p->out_pos = 0;
     p->out_last = 0;
@@ -766,10 +823,9 @@ peer_reconnect(load_peer_t *p)
     memset(&p->reader, 0, sizeof(vpnws_ws_reader_t));
     p->reader.max_payload = 65536;
     p->closed = 0;
-
-    ev.events = p->noread ? 0 : EPOLLIN;
-    ev.data.ptr = p;
-    epoll_ctl(p->thr->ep, EPOLL_CTL_ADD, p->fd, &ev);
+    p->rc_state = 0;
+    p->thr->rc_inflight--;
+    ep_mod(p);
 
     down = now_ns() - p->closed_at;
     max = atomic_load(&max_down_ns);
@@ -781,18 +837,79 @@ peer_reconnect(load_peer_t *p)
     }
 
     atomic_fetch_add(&reconnects, 1);
+    event("reconnect %u ok in %.1f ms, down %.1f ms, attempt %u", p->idx,
+          (double) (now_ns() - p->rc_started) / 1e6, (double) down / 1e6,
+          p->rc_fails + 1);
+    p->rc_fails = 0;
+}
 
-    return 0;
 
-failed:
+/* an event on a reconnecting peer's socket */
+static void
+rc_event(load_peer_t *p, uint32_t events)
+{
+    int                 err, len;
+    char                req[512];
+    ssize_t             r;
+    socklen_t           sl;
+    struct epoll_event  ev;
 
-    if (fd != -1) {
-        close(fd);
+    if (p->rc_state == 1) {
+        sl = sizeof(err);
+        err = 0;
+        (void) getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+
+        if (err || (events & (EPOLLERR | EPOLLHUP))) {
+            rc_failed(p, err ? strerror(err) : "connect");
+            return;
+        }
+
+        len = hs_request(req, sizeof(req), p);
+
+        /* a fresh socket takes half a kilobyte at once */
+        if (send(p->fd, req, (size_t) len, MSG_NOSIGNAL) != len) {
+            rc_failed(p, "send");
+            return;
+        }
+
+        p->rc_state = 2;
+        ev.events = EPOLLIN;
+        ev.data.ptr = p;
+        epoll_ctl(p->thr->ep, EPOLL_CTL_MOD, p->fd, &ev);
+        return;
     }
 
-    atomic_fetch_add(&reconnect_fails, 1);
+    /* byte by byte: nothing after the head is taken from the socket */
+    while (p->hs_len < sizeof(p->hs) - 1) {
+        r = recv(p->fd, p->hs + p->hs_len, 1, 0);
 
-    return -1;
+        if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+
+        if (r <= 0) {
+            rc_failed(p, r == 0 ? "EOF before the response" : strerror(errno));
+            return;
+        }
+
+        p->hs_len++;
+
+        if (p->hs_len >= 4 && memcmp(p->hs + p->hs_len - 4, "\r\n\r\n", 4)
+                              == 0)
+        {
+            break;
+        }
+    }
+
+    p->hs[p->hs_len] = '\0';
+
+    if (p->hs_len < 12 || strncmp(p->hs, "HTTP/1.1 101", 12) != 0) {
+        p->hs[strcspn(p->hs, "\r\n")] = '\0';
+        rc_failed(p, p->hs);
+        return;
+    }
+
+    rc_done(p);
 }
 
 
@@ -800,21 +917,34 @@ static void
 thread_reconnect(load_thread_t *t, uint64_t now)
 {
     size_t        i;
-    int           n;
+    int           window;
     load_peer_t  *p;
 
-    /* a bounded batch a round; a refused one tries again in 100 ms */
-    n = 0;
+    if (now < t->rc_scan) {
+        return;
+    }
 
-    for (i = 0; i < t->npeers && n < 32; i++) {
+    t->rc_scan = now + 5000000ULL;
+    window = opt.concurrency / opt.threads > 0 ? opt.concurrency / opt.threads
+                                               : 1;
+
+    for (i = 0; i < t->npeers; i++) {
         p = t->peers[i];
 
-        if (p->closed && now >= p->retry_at) {
-            if (peer_reconnect(p) != 0) {
-                p->retry_at = now_ns() + 100000000ULL;
+        if (!p->closed) {
+            continue;
+        }
+
+        if (p->rc_state) {
+            if (now - p->rc_started > LOAD_RC_TIMEOUT) {
+                rc_failed(p, "timeout");
             }
 
-            n++;
+            continue;
+        }
+
+        if (now >= p->retry_at && t->rc_inflight < window) {
+            rc_start(p, now);
         }
     }
 }
@@ -839,6 +969,10 @@ thread_main(void *arg)
             p = evs[k].data.ptr;
 
             if (p->closed) {
+                if (p->rc_state) {
+                    rc_event(p, evs[k].events);
+                }
+
                 continue;
             }
 
@@ -1635,7 +1769,8 @@ usage(void)
 "  --cpu-pids LIST   report the CPU use of these pids (nginx workers)\n"
 "  --prefix NAME     prefix of the figure names (switch)\n"
 "  --reconnect       a peer the server closes (reload, kill -9) connects\n"
-"                    again at once, as a client would (for a soak)\n");
+"                    again at once, as a client would (for a soak)\n"
+"  --events FILE     write a timeline of closes and reconnects to FILE\n");
     exit(2);
 }
 
@@ -1665,7 +1800,7 @@ main(int argc, char **argv)
         { "storm", 0, NULL, 'Z' },
         { "prefix", 1, NULL, 'f' }, { "help", 0, NULL, '?' },
         { "relay-cpu", 1, NULL, 'C' }, { "cpu-pids", 1, NULL, 'U' },
-        { "reconnect", 0, NULL, 'Y' },
+        { "reconnect", 0, NULL, 'Y' }, { "events", 1, NULL, 'E' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -1698,6 +1833,7 @@ main(int argc, char **argv)
         case 'C': opt.relay_cpu = atoi(optarg); break;
         case 'U': opt.cpu_pids = optarg; break;
         case 'Y': opt.reconnect = 1; break;
+        case 'E': opt.events = optarg; break;
         default: usage();
         }
     }
@@ -1713,6 +1849,18 @@ main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+
+    events_t0 = now_ns();
+
+    if (opt.events) {
+        events = fopen(opt.events, "w");
+
+        if (events == NULL) {
+            die("%s: %s", opt.events, strerror(errno));
+        }
+
+        setvbuf(events, NULL, _IOLBF, 0);
+    }
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
