@@ -177,8 +177,17 @@ sub _free_port {
         chmod 01777, $dir;      # any user's runs share it
     }
 
+    # below the kernel's ephemeral range: between our probe and the
+    # server's bind, another test's outgoing connection could take the port
+    my ($low, $high) = (20000, 50000);
+    if (open my $r, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        my ($eph) = split ' ', (<$r> // '');
+        $high = $eph if $eph && $eph > $low + 4096 && $eph < $high;
+        close $r;
+    }
+
     for (1 .. 1000) {
-        my $port = 20000 + int(rand(30000));
+        my $port = $low + int(rand($high - $low));
         my $lock = "$dir/$port.lock";
 
         sysopen(my $fh, $lock, O_RDWR | O_CREAT, 0666) or next;
