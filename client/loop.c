@@ -247,12 +247,14 @@ static int
 vpnws_sock_read(vpnws_client_t *cl, int64_t now, char *err, size_t errlen)
 {
     int      i;
+    size_t   want;
     ssize_t  n;
 
     for (i = 0; i < VPNWS_READ_BATCH && !cl->closing; i++) {
 
-        n = vpnws_conn_read(&cl->conn, cl->in + cl->in_len,
-                            VPNWS_IN_SIZE - cl->in_len, err, errlen);
+        want = VPNWS_IN_SIZE - cl->in_len;
+        n = vpnws_conn_read(&cl->conn, cl->in + cl->in_len, want, err,
+                            errlen);
 
         if (n == -2) {
             return 0;
@@ -272,6 +274,11 @@ vpnws_sock_read(vpnws_client_t *cl, int64_t now, char *err, size_t errlen)
 
         if (vpnws_process_input(cl, err, errlen) != 0) {
             return -1;
+        }
+
+        if (cl->conn.ssl == NULL && (size_t) n < want) {
+            /* the socket is empty: no recv() only to learn EAGAIN */
+            return 0;
         }
     }
 
