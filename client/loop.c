@@ -110,6 +110,47 @@ vpnws_commit(vpnws_client_t *cl, uint8_t *data, size_t len)
 }
 
 
+/*
+ * Where a tap frame is read so that it needs no copy: past the end of the
+ * output, behind room for the header of a 126..65535-byte message.
+ */
+uint8_t *
+vpnws_tap_place(vpnws_client_t *cl)
+{
+    if (VPNWS_OUT_SIZE - cl->out_end < VPNWS_CLIENT_FRAME + VPNWS_WS_MAX_HLEN) {
+        /* vpnws_tap_room() said the room is there, at the front */
+        memmove(cl->out, cl->out + cl->out_pos, cl->out_end - cl->out_pos);
+        cl->out_end -= cl->out_pos;
+        cl->out_pos = 0;
+    }
+
+    return cl->out + cl->out_end + VPNWS_TAP_PLACE_HLEN;
+}
+
+
+/* a BINARY message of the len bytes vpnws_tap_place() pointed to */
+void
+vpnws_send_placed(vpnws_client_t *cl, uint8_t *data, size_t len)
+{
+    size_t    hlen;
+    uint8_t  *p, hdr[VPNWS_WS_MAX_HLEN];
+
+    cl->place_mask = vpnws_next_mask(cl);
+    hlen = vpnws_ws_header(hdr, VPNWS_WS_OP_BINARY, len, cl->place_mask);
+    p = cl->out + cl->out_end;
+
+    if (p + hlen != data) {
+        /* shorter than 126 bytes (a short move) or longer than 65535 */
+        memmove(p + hlen, data, len);
+    }
+
+    memcpy(p, hdr, hlen);
+    cl->place_len = hlen + len;
+
+    vpnws_commit(cl, p + hlen, len);
+}
+
+
 int
 vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data, size_t len)
 {
@@ -297,12 +338,16 @@ vpnws_tap_room(vpnws_client_t *cl)
 static int
 vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
 {
-    int      i;
-    ssize_t  n;
+    int       i;
+    ssize_t   n;
+    uint8_t  *p;
 
     for (i = 0; i < VPNWS_TAP_BATCH && vpnws_tap_room(cl); i++) {
 
-        n = read(cl->tap, cl->frame, VPNWS_CLIENT_FRAME);
+        /* frames that go as they are are read where they are sent from */
+        p = (!cl->tap_vnet || cl->offload) ? vpnws_tap_place(cl) : cl->frame;
+
+        n = read(cl->tap, p, VPNWS_CLIENT_FRAME);
 
         if (n == -1) {
 
@@ -327,7 +372,7 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
             continue;
         }
 
-        vpnws_offload_from_tap(cl, cl->frame, n);
+        vpnws_offload_from_tap(cl, p, n);
         cl->tx_frames++;
     }
 

@@ -131,7 +131,24 @@ vpnws_offload_bad(vpnws_client_t *cl, const char *from, vpnws_vnet_err_t e)
 }
 
 
-/* n bytes read from the tap into p, header first when the tap has one */
+/* the n bytes at p as one message: p is cl->frame or vpnws_tap_place() */
+static void
+vpnws_offload_send(vpnws_client_t *cl, uint8_t *p, size_t n)
+{
+    if (p == cl->frame) {
+        (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, p, n);
+
+    } else {
+        vpnws_send_placed(cl, p, n);
+    }
+}
+
+
+/*
+ * n bytes read from the tap into p, header first when the tap has one;
+ * p is cl->frame, or the output's end when the frame is likely to go as
+ * it is (plain taps, offload sessions).
+ */
 void
 vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
 {
@@ -142,7 +159,7 @@ vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
     vpnws_vnet_frame_t  f;
 
     if (!cl->tap_vnet) {
-        (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, p, n);
+        vpnws_offload_send(cl, p, n);
         return;
     }
 
@@ -163,7 +180,7 @@ vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
 
     if (cl->offload && (vpnws_vnet_needs(&f) & ~cl->offload) == 0) {
         cl->super_frames += f.gso;
-        (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, p, n);
+        vpnws_offload_send(cl, p, n);
         return;
     }
 
@@ -172,9 +189,10 @@ vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
 
         if (cl->offload) {
             memset(p, 0, VPNWS_VNET_HLEN);
-            (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, p, n);
+            vpnws_offload_send(cl, p, n);
 
         } else {
+            /* read into cl->frame: no offload, no placed read */
             (void) vpnws_send(cl, VPNWS_WS_OP_BINARY, frame, len);
         }
 
@@ -191,6 +209,12 @@ vpnws_offload_from_tap(vpnws_client_t *cl, uint8_t *p, size_t n)
     }
 
     cl->soft_segmented++;
+
+    if (p != cl->frame) {
+        /* the segments are built where the frame was read */
+        memcpy(cl->frame, p, n);
+        frame = cl->frame + VPNWS_VNET_HLEN;
+    }
 
     (void) vpnws_gso_cut(&f, frame, len, vpnws_offload_place,
                          vpnws_offload_emit, cl);

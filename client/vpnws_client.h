@@ -67,6 +67,7 @@
 #define VPNWS_CLIENT_FRAME      (VPNWS_VNET_HLEN + VPNWS_VNET_FRAME_MAX)
 /* room a super-frame cut here takes beyond its size: ~45 more headers */
 #define VPNWS_SEG_SLACK         8192
+#define VPNWS_TAP_PLACE_HLEN    8           /* 2 + 2 (length) + 4 (mask) */
 
 
 typedef struct {
@@ -255,6 +256,8 @@ unsigned vpnws_servers_failed(vpnws_servers_t *s, int stable);
 int vpnws_session(vpnws_client_t *cl, char *err, size_t errlen);
 uint8_t *vpnws_place(vpnws_client_t *cl, int opcode, size_t len);
 void vpnws_commit(vpnws_client_t *cl, uint8_t *data, size_t len);
+uint8_t *vpnws_tap_place(vpnws_client_t *cl);
+void vpnws_send_placed(vpnws_client_t *cl, uint8_t *data, size_t len);
 int vpnws_send(vpnws_client_t *cl, int opcode, const uint8_t *data,
     size_t len);
 size_t vpnws_out_free(vpnws_client_t *cl);
