@@ -17,6 +17,7 @@
 
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
+#include "vpnws_port.h"
 #include "vpnws_switch.h"
 #include "vpnws_upgrade.h"
 #include "vpnws_vnet.h"
@@ -29,7 +30,6 @@
 /* the core's vpnws_log_level_t as nginx's: ERR, WARN, NOTICE, INFO */
 #define ngx_http_vpnws_log_level(l)  (NGX_LOG_ERR + (ngx_uint_t) (l))
 #define NGX_HTTP_VPNWS_ADDR_LEN     NGX_SOCKADDR_STRLEN
-#define NGX_HTTP_VPNWS_FREE_KEEP    32      /* spare buffers kept per kind */
 #define NGX_HTTP_VPNWS_READ_ROUNDS  8       /* reads per event: fairness */
 #define NGX_HTTP_VPNWS_TAP_WORKER   0xffff  /* the tap: a port of every worker */
 
@@ -51,11 +51,7 @@ typedef struct {
     uint8_t                     offload;    /* VPNWS_OFFLOAD_* agreed */
     time_t                      start;
     /* written by the owning worker only, read by status */
-    uint64_t                    rx;
-    uint64_t                    tx;
-    uint64_t                    frames_in;
-    uint64_t                    frames_out;
-    uint64_t                    drops;
+    vpnws_port_stats_t          stats;
     size_t                      queued;
     u_char                      addr[NGX_HTTP_VPNWS_ADDR_LEN];
     u_char                     *user;       /* slab strings, may be NULL */
@@ -132,35 +128,22 @@ struct ngx_http_vpnws_switch_s {
     ngx_event_t                 expire;     /* sweeps aged MACs, reaps */
     ngx_msec_t                  expired;    /* last sweep */
     ngx_connection_t            expire_conn;
-    void                       *free_in;    /* spare input buffers */
-    ngx_uint_t                  nfree_in;
-    void                       *free_out;   /* spare output queues */
-    ngx_uint_t                  nfree_out;
+    vpnws_port_bufs_t           bufs;       /* spare queues, partial frames */
 };
 
 
 struct ngx_http_vpnws_peer_s {
     ngx_queue_t                 queue;      /* in sw->local */
-    ngx_queue_t                 dirty;      /* in the flush list */
+    vpnws_port_io_t             io;         /* frames in and out */
     ngx_http_request_t         *request;
     ngx_connection_t           *connection;
     ngx_http_vpnws_switch_t    *sw;
     ngx_http_vpnws_slot_t      *slot;
     vpnws_port_state_t          state;
-    vpnws_ws_reader_t           reader;
-    u_char                     *in;         /* partial frame, or NULL */
-    size_t                      in_len;
-    u_char                     *out;        /* output queue, or NULL */
-    size_t                      out_pos;
-    size_t                      out_last;
     ngx_msec_t                  last_rx;
     uint16_t                    close_code;
     unsigned                    offload;    /* 0: plain frames */
-    unsigned                    is_dirty:1;
-    unsigned                    error:1;    /* the connection failed */
-    unsigned                    closing:1;  /* finish writing, then close */
     unsigned                    done:1;     /* finalized */
-    unsigned                    pinged:1;
     unsigned                    paused:1;   /* rate: not reading */
     ngx_str_t                   user;       /* in r->pool: $vpnws_user */
     ngx_event_t                 resume;     /* rate: read again */
@@ -263,14 +246,12 @@ void ngx_http_vpnws_peer_kill(ngx_http_vpnws_switch_t *sw, uint32_t slot,
 ngx_int_t ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle);
 
 /* output */
-void ngx_http_vpnws_output_init(void);
-u_char *ngx_http_vpnws_buf_get(void **list, ngx_uint_t *n, size_t size);
-void ngx_http_vpnws_buf_put(void **list, ngx_uint_t *n, void *b);
-u_char *ngx_http_vpnws_room(ngx_http_vpnws_peer_t *p, size_t size);
-ngx_int_t ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data,
-    size_t len, int opcode);
+extern vpnws_port_host_t  ngx_http_vpnws_ports;
+
+ngx_int_t ngx_http_vpnws_output_init(ngx_cycle_t *cycle, size_t max);
+int ngx_http_vpnws_on_message(void *io, uint8_t *data, size_t len);
 void ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data,
-    size_t size);
+    size_t size, size_t len);
 void ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame,
     size_t len, vpnws_vnet_frame_t *gso);
 void ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p);
@@ -280,16 +261,8 @@ void ngx_http_vpnws_flush_dirty(void);
 #define ngx_http_vpnws_msg_max(sw)  ((sw)->conf.max_frame + VPNWS_VNET_HLEN)
 #define ngx_http_vpnws_in_size(sw)  (ngx_http_vpnws_msg_max(sw)               \
                                      + VPNWS_WS_MAX_HLEN)
-
-#define ngx_http_vpnws_in_get(sw)                                            \
-    ngx_http_vpnws_buf_get(&(sw)->free_in, &(sw)->nfree_in,                   \
-                           ngx_http_vpnws_in_size(sw))
-#define ngx_http_vpnws_in_put(sw, b)                                         \
-    ngx_http_vpnws_buf_put(&(sw)->free_in, &(sw)->nfree_in, b)
-#define ngx_http_vpnws_out_get(sw)                                           \
-    ngx_http_vpnws_buf_get(&(sw)->free_out, &(sw)->nfree_out, (sw)->queue)
-#define ngx_http_vpnws_out_put(sw, b)                                        \
-    ngx_http_vpnws_buf_put(&(sw)->free_out, &(sw)->nfree_out, b)
+#define ngx_http_vpnws_peer(io)                                              \
+    vpnws_port_data(io, ngx_http_vpnws_peer_t, io)
 
 /* forward */
 ngx_int_t ngx_http_vpnws_forward_init(ngx_cycle_t *cycle, size_t max_frame);

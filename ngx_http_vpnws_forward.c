@@ -304,7 +304,7 @@ ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
     {
         q = ngx_queue_data(qq, ngx_http_vpnws_peer_t, queue);
 
-        if (q->closing
+        if (q->io.closing
             || !vpnws_switch_to(&sw->conf, src, action, &q->state.port))
         {
             continue;
@@ -322,7 +322,7 @@ ngx_http_vpnws_flood(ngx_http_vpnws_switch_t *sw, vpnws_port_t *src,
             ngx_memcpy(ngx_http_vpnws_tx + hlen, frame, len);
         }
 
-        ngx_http_vpnws_send(q, ngx_http_vpnws_tx, hlen + len);
+        ngx_http_vpnws_send(q, ngx_http_vpnws_tx, hlen + len, len);
     }
 }
 

@@ -2,17 +2,20 @@
  * Copyright (C) 2026, the vpnws authors
  * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
  *
- * vpnws: a peer's output: the bounded output queue, writing it out, and
- * the spare buffers peers take their queues and partial frames from.
+ * vpnws: a peer's output, and the module as the host of the core's port
+ * layer (src/vpnws_port.c): its I/O hooks, frames behind a virtio-net
+ * header and cut super-frames, writing the queues out.
  */
 
 
 #include "ngx_http_vpnws.h"
 
 
-static void ngx_http_vpnws_dropped(ngx_http_vpnws_peer_t *p);
-static ngx_int_t ngx_http_vpnws_queue_vnet(ngx_http_vpnws_peer_t *p,
-    const u_char *vnet, u_char *frame, size_t len);
+static ssize_t ngx_http_vpnws_io_send(vpnws_port_io_t *io,
+    const uint8_t *buf, size_t len);
+static void ngx_http_vpnws_io_drop(vpnws_port_io_t *io, vpnws_drop_t reason);
+static void *ngx_http_vpnws_io_alloc(size_t size);
+static void ngx_http_vpnws_io_free(void *buf);
 static uint8_t *ngx_http_vpnws_place(void *ctx, size_t len);
 static int ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len);
 
@@ -27,137 +30,93 @@ typedef struct {
 static const u_char  ngx_http_vpnws_vnet_zero[VPNWS_VNET_HLEN];
 
 
-static ngx_queue_t   ngx_http_vpnws_dirty;    /* peers with queued output */
+static const vpnws_port_ops_t  ngx_http_vpnws_port_ops = {
+    ngx_http_vpnws_on_message,
+    ngx_http_vpnws_io_send,
+    ngx_http_vpnws_io_drop,
+    ngx_http_vpnws_io_alloc,
+    ngx_http_vpnws_io_free
+};
 
 
-void
-ngx_http_vpnws_output_init(void)
+vpnws_port_host_t  ngx_http_vpnws_ports;     /* read buffer, flush list */
+
+
+/* max: the largest message of any switch */
+ngx_int_t
+ngx_http_vpnws_output_init(ngx_cycle_t *cycle, size_t max)
 {
-    ngx_queue_init(&ngx_http_vpnws_dirty);
+    size_t                        size;
+    u_char                       *rbuf;
+    ngx_uint_t                    i;
+    ngx_http_vpnws_switch_t     **sws;
+    ngx_http_vpnws_main_conf_t   *vmcf;
+
+    size = ngx_max(max + VPNWS_WS_MAX_HLEN, 65536);
+
+    rbuf = ngx_alloc(size, cycle->log);
+    if (rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    vpnws_port_host_init(&ngx_http_vpnws_ports, &ngx_http_vpnws_port_ops,
+                         rbuf, size);
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
+    sws = vmcf->switches.elts;
+
+    for (i = 0; i < vmcf->switches.nelts; i++) {
+        vpnws_port_bufs_init(&sws[i]->bufs, ngx_http_vpnws_in_size(sws[i]),
+                             sws[i]->queue);
+    }
+
+    return NGX_OK;
 }
 
 
-/* spare buffers: a list threaded through the buffers themselves */
-
-u_char *
-ngx_http_vpnws_buf_get(void **list, ngx_uint_t *n, size_t size)
+static ssize_t
+ngx_http_vpnws_io_send(vpnws_port_io_t *io, const uint8_t *buf, size_t len)
 {
-    void  *b;
+    ssize_t                 n;
+    ngx_connection_t       *c;
+    ngx_http_vpnws_peer_t  *p;
 
-    b = *list;
+    p = ngx_http_vpnws_peer(io);
+    c = p->connection;
 
-    if (b) {
-        *list = *(void **) b;
-        (*n)--;
-        return b;
+    if (p->request->out) {
+        /* the 101 response first: ngx_http_vpnws_flush() */
+        return 0;
     }
 
-    return ngx_alloc(size, ngx_cycle->log);
-}
+    n = c->send(c, (u_char *) buf, len);
 
-
-void
-ngx_http_vpnws_buf_put(void **list, ngx_uint_t *n, void *b)
-{
-    if (*n >= NGX_HTTP_VPNWS_FREE_KEEP) {
-        ngx_free(b);
-        return;
+    if (n == NGX_AGAIN) {
+        return 0;
     }
 
-    *(void **) b = *list;
-    *list = b;
-    (*n)++;
-}
-
-
-/* make room for size more bytes in p's output queue; NULL: full */
-u_char *
-ngx_http_vpnws_room(ngx_http_vpnws_peer_t *p, size_t size)
-{
-    size_t                    used;
-    ngx_http_vpnws_switch_t  *sw;
-
-    sw = p->sw;
-
-    if (p->out == NULL) {
-        p->out = ngx_http_vpnws_out_get(sw);
-
-        if (p->out == NULL) {
-            return NULL;
-        }
-
-        p->out_pos = 0;
-        p->out_last = 0;
-    }
-
-    if (p->out_last + size > sw->queue) {
-        used = p->out_last - p->out_pos;
-
-        if (used + size > sw->queue) {
-            return NULL;
-        }
-
-        /* only under back-pressure: slide the unsent bytes to the front */
-        ngx_memmove(p->out, p->out + p->out_pos, used);
-        p->out_pos = 0;
-        p->out_last = used;
-    }
-
-    if (!p->is_dirty) {
-        p->is_dirty = 1;
-        ngx_queue_insert_tail(&ngx_http_vpnws_dirty, &p->dirty);
-    }
-
-    return p->out + p->out_last;
+    return (n == NGX_ERROR) ? -1 : n;
 }
 
 
 static void
-ngx_http_vpnws_dropped(ngx_http_vpnws_peer_t *p)
+ngx_http_vpnws_io_drop(vpnws_port_io_t *io, vpnws_drop_t reason)
 {
-    p->slot->drops++;
-    ngx_http_vpnws_count_drop(p->sw, VPNWS_DROP_QUEUE_FULL);
-
-    if (p->out && p->out_pos == p->out_last && !p->is_dirty) {
-        ngx_http_vpnws_out_put(p->sw, p->out);
-        p->out = NULL;
-    }
+    ngx_http_vpnws_count_drop(ngx_http_vpnws_peer(io)->sw, reason);
 }
 
 
-ngx_int_t
-ngx_http_vpnws_queue(ngx_http_vpnws_peer_t *p, u_char *data, size_t len,
-    int opcode)
+static void *
+ngx_http_vpnws_io_alloc(size_t size)
 {
-    size_t   hlen;
-    u_char  *dst, hdr[VPNWS_WS_MAX_HLEN];
+    return ngx_alloc(size, ngx_cycle->log);
+}
 
-    if (p->closing) {
-        return NGX_DECLINED;
-    }
 
-    hlen = vpnws_ws_header(hdr, opcode, len, NULL);
-
-    dst = ngx_http_vpnws_room(p, hlen + len);
-
-    if (dst == NULL) {
-        ngx_http_vpnws_dropped(p);
-        return NGX_DECLINED;
-    }
-
-    dst = ngx_cpymem(dst, hdr, hlen);
-
-    if (len) {
-        ngx_memcpy(dst, data, len);
-    }
-
-    p->out_last += hlen + len;
-
-    if (opcode == VPNWS_WS_OP_BINARY) {
-        p->slot->frames_out++;
-    }
-
-    return NGX_OK;
+static void
+ngx_http_vpnws_io_free(void *buf)
+{
+    ngx_free(buf);
 }
 
 
@@ -173,35 +132,32 @@ ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame, size_t len,
     size_t                 room;
     ngx_http_vpnws_cut_t   cut;
 
-    if (vpnws_limit_on(&p->state.limit)
-        && vpnws_limit_send(&p->state.limit, ngx_current_msec, len) != 0)
-    {
-        /* over the peer's rate: what others send it is policed */
-        p->slot->drops++;
-        ngx_http_vpnws_count_drop(p->sw, VPNWS_DROP_RATE_LIMIT);
+    if (vpnws_port_police(&p->io, ngx_current_msec, len) != 0) {
         return;
     }
 
     if (gso == NULL) {
 
         if (p->offload) {
-            (void) ngx_http_vpnws_queue_vnet(p, ngx_http_vpnws_vnet_zero,
-                                             frame, len);
+            (void) vpnws_port_frame(&p->io, VPNWS_WS_OP_BINARY,
+                                    ngx_http_vpnws_vnet_zero, VPNWS_VNET_HLEN,
+                                    frame, len);
             return;
         }
 
-        (void) ngx_http_vpnws_queue(p, frame, len, VPNWS_WS_OP_BINARY);
+        (void) vpnws_port_queue(&p->io, frame, len, VPNWS_WS_OP_BINARY);
         return;
     }
 
     if ((vpnws_vnet_needs(gso) & ~p->offload) == 0) {
-        (void) ngx_http_vpnws_queue_vnet(p, frame - VPNWS_VNET_HLEN, frame,
-                                         len);
+        (void) vpnws_port_frame(&p->io, VPNWS_WS_OP_BINARY,
+                                frame - VPNWS_VNET_HLEN, VPNWS_VNET_HLEN,
+                                frame, len);
         (void) ngx_atomic_fetch_add(&p->sw->sh->super_frames, 1);
         return;
     }
 
-    if (p->closing) {
+    if (p->io.closing) {
         return;
     }
 
@@ -209,10 +165,10 @@ ngx_http_vpnws_output(ngx_http_vpnws_peer_t *p, u_char *frame, size_t len,
                                  + VPNWS_VNET_HLEN + VPNWS_WS_MAX_HLEN);
 
     cut.peer = p;
-    cut.dst = ngx_http_vpnws_room(p, room);
+    cut.dst = vpnws_port_room(&p->io, room);
 
     if (cut.dst == NULL) {
-        ngx_http_vpnws_dropped(p);
+        vpnws_port_dropped(&p->io, VPNWS_DROP_QUEUE_FULL);
         return;
     }
 
@@ -252,117 +208,38 @@ ngx_http_vpnws_emit(void *ctx, uint8_t *seg, size_t len)
     ngx_http_vpnws_cut_t *cut = ctx;
 
     cut->dst += len;
-    cut->peer->out_last += cut->hlen + len;
-    cut->peer->slot->frames_out++;
+    cut->peer->io.out_last += cut->hlen + len;
+    cut->peer->slot->stats.frames_out++;
 
     return 0;
 }
 
 
-static ngx_int_t
-ngx_http_vpnws_queue_vnet(ngx_http_vpnws_peer_t *p, const u_char *vnet,
-    u_char *frame, size_t len)
-{
-    size_t   hlen;
-    u_char  *dst, hdr[VPNWS_WS_MAX_HLEN];
-
-    if (p->closing) {
-        return NGX_DECLINED;
-    }
-
-    hlen = vpnws_ws_header(hdr, VPNWS_WS_OP_BINARY, VPNWS_VNET_HLEN + len,
-                           NULL);
-
-    dst = ngx_http_vpnws_room(p, hlen + VPNWS_VNET_HLEN + len);
-
-    if (dst == NULL) {
-        ngx_http_vpnws_dropped(p);
-        return NGX_DECLINED;
-    }
-
-    dst = ngx_cpymem(dst, hdr, hlen);
-    dst = ngx_cpymem(dst, vnet, VPNWS_VNET_HLEN);
-    ngx_memcpy(dst, frame, len);
-
-    p->out_last += hlen + VPNWS_VNET_HLEN + len;
-    p->slot->frames_out++;
-
-    return NGX_OK;
-}
-
-
-/* a flooded frame: written at once when nothing waits before it */
+/* a flooded frame msg[0..size), framed: len is the ethernet frame's */
 void
-ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *data, size_t size)
+ngx_http_vpnws_send(ngx_http_vpnws_peer_t *p, u_char *msg, size_t size,
+    size_t len)
 {
-    ssize_t            n;
-    u_char            *dst;
-    ngx_connection_t  *c;
-
-    c = p->connection;
-    n = 0;
-
-    if ((p->out == NULL || p->out_pos == p->out_last)
-        && p->request->out == NULL && !p->is_dirty)
-    {
-        n = c->send(c, data, size);
-
-        if (n == NGX_ERROR) {
-            p->closing = 1;
-            p->error = 1;
-            ngx_post_event(c->write, &ngx_posted_events);
-            return;
-        }
-
-        if (n == NGX_AGAIN) {
-            n = 0;
-        }
-
-        p->slot->tx += n;
+    if (vpnws_port_police(&p->io, ngx_current_msec, len) != 0) {
+        return;
     }
 
-    if ((size_t) n < size) {
-        dst = ngx_http_vpnws_room(p, size - n);
-
-        if (dst == NULL) {
-
-            if (n) {
-                /* a torn frame would corrupt the stream */
-                p->closing = 1;
-                p->error = 1;
-                ngx_post_event(c->write, &ngx_posted_events);
-                return;
-            }
-
-            ngx_http_vpnws_dropped(p);
-            return;
-        }
-
-        ngx_memcpy(dst, data + n, size - n);
-        p->out_last += size - n;
+    if (vpnws_port_send(&p->io, msg, size) == -1) {
+        ngx_post_event(p->connection->write, &ngx_posted_events);
     }
-
-    p->slot->frames_out++;
 }
 
 
 void
 ngx_http_vpnws_flush_dirty(void)
 {
-    ngx_queue_t            *q;
-    ngx_http_vpnws_peer_t  *p;
+    vpnws_port_io_t  *io;
 
     /* other workers first: they switch in parallel with our writes */
     ngx_http_vpnws_ipc_flush();
 
-    while (!ngx_queue_empty(&ngx_http_vpnws_dirty)) {
-        q = ngx_queue_head(&ngx_http_vpnws_dirty);
-        ngx_queue_remove(q);
-
-        p = ngx_queue_data(q, ngx_http_vpnws_peer_t, dirty);
-        p->is_dirty = 0;
-
-        ngx_http_vpnws_flush(p);
+    while ((io = vpnws_port_dirty_next(&ngx_http_vpnws_ports)) != NULL) {
+        ngx_http_vpnws_flush(ngx_http_vpnws_peer(io));
     }
 }
 
@@ -370,7 +247,6 @@ ngx_http_vpnws_flush_dirty(void)
 void
 ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p)
 {
-    ssize_t              n;
     ngx_int_t            rc;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -378,7 +254,7 @@ ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p)
     c = p->connection;
     r = p->request;
 
-    if (p->error) {
+    if (p->io.error) {
         return;
     }
 
@@ -395,38 +271,27 @@ ngx_http_vpnws_flush(ngx_http_vpnws_peer_t *p)
         }
     }
 
-    while (p->out && p->out_pos < p->out_last) {
+    switch (vpnws_port_flush(&p->io)) {
 
-        n = c->send(c, p->out + p->out_pos, p->out_last - p->out_pos);
+    case VPNWS_PORT_OK:
+        p->slot->queued = 0;
 
-        if (n == NGX_ERROR) {
-            goto failed;
+        if (p->io.closing) {
+            ngx_post_event(c->write, &ngx_posted_events);
         }
 
-        if (n == NGX_AGAIN) {
-            goto again;
-        }
+        return;
 
-        p->out_pos += n;
-        p->slot->tx += n;
+    case VPNWS_PORT_AGAIN:
+        goto again;
+
+    default:
+        goto failed;
     }
-
-    p->slot->queued = 0;
-
-    if (p->out) {
-        ngx_http_vpnws_out_put(p->sw, p->out);
-        p->out = NULL;
-    }
-
-    if (p->closing) {
-        ngx_post_event(c->write, &ngx_posted_events);
-    }
-
-    return;
 
 again:
 
-    p->slot->queued = p->out ? p->out_last - p->out_pos : 0;
+    p->slot->queued = vpnws_port_queued(&p->io);
 
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
         goto failed;
@@ -436,7 +301,7 @@ again:
 
 failed:
 
-    p->closing = 1;
-    p->error = 1;
+    p->io.closing = 1;
+    p->io.error = 1;
     ngx_post_event(c->write, &ngx_posted_events);
 }

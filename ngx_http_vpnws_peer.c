@@ -2,9 +2,10 @@
  * Copyright (C) 2026, the vpnws authors
  * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
  *
- * vpnws: a websocket peer of the switch: joining, reading frames, control
- * frames, closing.  Its output is ngx_http_vpnws_output.c's, where its
- * frames go is ngx_http_vpnws_forward.c's.
+ * vpnws: a websocket peer of the switch: joining, reading frames, closing.
+ * Partial frames, control frames and the queue are the core's port layer
+ * (src/vpnws_port.c), its output ngx_http_vpnws_output.c's, where its
+ * frames go ngx_http_vpnws_forward.c's.
  */
 
 
@@ -19,30 +20,12 @@ static ngx_int_t ngx_http_vpnws_pause(ngx_http_vpnws_peer_t *p);
 static void ngx_http_vpnws_resume(ngx_event_t *ev);
 static void ngx_http_vpnws_write_handler(ngx_event_t *wev);
 static ngx_int_t ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p,
-    u_char *buf, size_t len);
+    size_t n);
 static void ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code,
     const char *reason);
 static void ngx_http_vpnws_finalize(ngx_http_vpnws_peer_t *p);
 static void ngx_http_vpnws_cleanup(void *data);
 static void ngx_http_vpnws_timer(ngx_http_vpnws_peer_t *p);
-
-static int ngx_http_vpnws_on_message(void *ctx, uint8_t *data, size_t len);
-static int ngx_http_vpnws_on_control(void *ctx, int opcode, uint8_t *data,
-    size_t len);
-static uint8_t *ngx_http_vpnws_frag_alloc(void *ctx);
-static void ngx_http_vpnws_frag_free(void *ctx, uint8_t *buf);
-
-
-static const vpnws_ws_handler_t  ngx_http_vpnws_ws_handler = {
-    ngx_http_vpnws_on_message,
-    ngx_http_vpnws_on_control,
-    ngx_http_vpnws_frag_alloc,
-    ngx_http_vpnws_frag_free
-};
-
-
-static u_char       *ngx_http_vpnws_rbuf;     /* reads land here first */
-static size_t        ngx_http_vpnws_rbuf_size;
 
 
 ngx_int_t
@@ -62,14 +45,9 @@ ngx_http_vpnws_peer_init_process(ngx_cycle_t *cycle)
         max = ngx_max(max, ngx_http_vpnws_msg_max(sws[i]));
     }
 
-    ngx_http_vpnws_rbuf_size = ngx_max(max + VPNWS_WS_MAX_HLEN, 65536);
-
-    ngx_http_vpnws_rbuf = ngx_alloc(ngx_http_vpnws_rbuf_size, cycle->log);
-    if (ngx_http_vpnws_rbuf == NULL) {
+    if (ngx_http_vpnws_output_init(cycle, max) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    ngx_http_vpnws_output_init();
 
     return ngx_http_vpnws_forward_init(cycle, max);
 }
@@ -107,8 +85,9 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     p->slot = slot;
     p->state = *state;
     p->offload = offload;
-    p->reader.max_payload = offload ? ngx_http_vpnws_msg_max(sw)
-                                    : sw->conf.max_frame;
+    vpnws_port_init(&p->io, &ngx_http_vpnws_ports, &sw->bufs, &p->state,
+                    &slot->stats, offload ? ngx_http_vpnws_msg_max(sw)
+                                          : sw->conf.max_frame);
     p->last_rx = ngx_current_msec;
     p->resume.handler = ngx_http_vpnws_resume;
     p->resume.data = p;
@@ -168,15 +147,14 @@ ngx_http_vpnws_peer_start(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw,
     n = r->header_in->last - r->header_in->pos;
 
     if (n) {
-        if (n > ngx_http_vpnws_rbuf_size) {
+        if (n > ngx_http_vpnws_ports.rbuf_size) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(ngx_http_vpnws_rbuf, r->header_in->pos, n);
+        ngx_memcpy(ngx_http_vpnws_ports.rbuf, r->header_in->pos, n);
         r->header_in->pos = r->header_in->last;
-        slot->rx += n;
 
-        if (ngx_http_vpnws_consume(p, ngx_http_vpnws_rbuf, n) != NGX_OK) {
+        if (ngx_http_vpnws_consume(p, n) != NGX_OK) {
             return NGX_OK;
         }
     }
@@ -256,7 +234,7 @@ ngx_http_vpnws_resume(ngx_event_t *ev)
 static void
 ngx_http_vpnws_read_handler(ngx_event_t *rev)
 {
-    size_t                    have, cap, room;
+    size_t                    room;
     ssize_t                   n;
     u_char                   *buf;
     ngx_uint_t                rounds;
@@ -295,8 +273,8 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (!p->closing) {
-            (void) ngx_http_vpnws_queue(p, NULL, 0, VPNWS_WS_OP_PING);
+        if (!p->io.closing) {
+            (void) vpnws_port_queue(&p->io, NULL, 0, VPNWS_WS_OP_PING);
             ngx_http_vpnws_flush_dirty();
         }
 
@@ -304,9 +282,10 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (p->closing) {
+    if (p->io.closing) {
         /* a Close is on its way out; whatever comes now is dropped */
-        (void) c->recv(c, ngx_http_vpnws_rbuf, ngx_http_vpnws_rbuf_size);
+        (void) c->recv(c, ngx_http_vpnws_ports.rbuf,
+                       ngx_http_vpnws_ports.rbuf_size);
         return;
     }
 
@@ -317,28 +296,14 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
 
     for (rounds = 0; rounds < NGX_HTTP_VPNWS_READ_ROUNDS; rounds++) {
 
-        if (p->in) {
-            buf = p->in;
-            have = p->in_len;
-            cap = ngx_http_vpnws_in_size(sw);
+        buf = vpnws_port_rbuf(&p->io, ngx_current_msec, &room);
 
-        } else {
-            buf = ngx_http_vpnws_rbuf;
-            have = 0;
-            cap = ngx_http_vpnws_rbuf_size;
+        if (room == 0) {
+            /* over its rate */
+            break;
         }
 
-        room = cap - have;
-
-        if (vpnws_limit_on(&p->state.limit)) {
-            room = vpnws_limit_room(&p->state.limit, ngx_current_msec, room);
-
-            if (room == 0) {
-                break;
-            }
-        }
-
-        n = c->recv(c, buf + have, room);
+        n = c->recv(c, buf, room);
 
         if (n == NGX_AGAIN) {
             break;
@@ -352,11 +317,9 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        p->slot->rx += n;
         p->last_rx = ngx_current_msec;
-        vpnws_limit_charge(&p->state.limit, n);
 
-        if (ngx_http_vpnws_consume(p, buf, have + n) != NGX_OK) {
+        if (ngx_http_vpnws_consume(p, n) != NGX_OK) {
             return;
         }
 
@@ -386,78 +349,61 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
 }
 
 
+/* n bytes read where vpnws_port_rbuf() said */
 static ngx_int_t
-ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p, u_char *buf, size_t len)
+ngx_http_vpnws_consume(ngx_http_vpnws_peer_t *p, size_t n)
 {
-    size_t                    left;
-    ssize_t                   n;
-    ngx_http_vpnws_switch_t  *sw;
+    int         rc;
+    ngx_log_t  *log;
 
-    sw = p->sw;
+    rc = vpnws_port_consume(&p->io, n);
+    log = p->connection->log;
 
-    n = vpnws_ws_read(&p->reader, buf, len, &ngx_http_vpnws_ws_handler, p);
+    switch (rc) {
 
-    if (n == -1) {
-
-        if (!p->reader.stopped) {
-            ngx_log_error(ngx_http_vpnws_log_level(VPNWS_LOG_PROTOCOL),
-                          p->connection->log, 0,
-                          "vpnws: peer %uL: %s, closing with %d",
-                          p->state.port.id, p->reader.error,
-                          (int) p->reader.code);
-            ngx_http_vpnws_close(p, p->reader.code, p->reader.error);
-        }
-
+    case VPNWS_PORT_OK:
         ngx_http_vpnws_flush_dirty();
-        return NGX_DONE;
+        return NGX_OK;
+
+    case VPNWS_PORT_PROTOCOL:
+        ngx_log_error(ngx_http_vpnws_log_level(VPNWS_LOG_PROTOCOL), log, 0,
+                      "vpnws: peer %uL: %s, closing with %d",
+                      p->state.port.id, p->io.why, (int) p->io.reply);
+        break;
+
+    case VPNWS_PORT_PEER_CLOSE:
+        ngx_log_error(NGX_LOG_INFO, log, 0, "vpnws: peer %uL sent Close %d",
+                      p->state.port.id, (int) p->io.peer_code);
+        break;
+
+    default: /* VPNWS_PORT_NOMEM (logged by ngx_alloc()), STOPPED */
+        break;
     }
 
-    left = len - n;
-
-    if (buf == ngx_http_vpnws_rbuf) {
-
-        if (left) {
-            p->in = ngx_http_vpnws_in_get(sw);
-
-            if (p->in == NULL) {
-                ngx_http_vpnws_close(p, VPNWS_WS_CLOSE_INTERNAL,
-                                     "out of memory");
-                ngx_http_vpnws_flush_dirty();
-                return NGX_DONE;
-            }
-
-            ngx_memcpy(p->in, buf + n, left);
-        }
-
-    } else if (left == 0) {
-        ngx_http_vpnws_in_put(sw, p->in);
-        p->in = NULL;
-
-    } else if (n) {
-        ngx_memmove(p->in, p->in + n, left);
+    if (rc != VPNWS_PORT_STOPPED) {
+        ngx_http_vpnws_close(p, p->io.reply, p->io.why);
     }
-
-    p->in_len = left;
 
     ngx_http_vpnws_flush_dirty();
 
-    return NGX_OK;
+    return NGX_DONE;
 }
 
 
-static int
-ngx_http_vpnws_on_message(void *ctx, uint8_t *data, size_t len)
+/* the port layer's message hook: a frame from peer p */
+int
+ngx_http_vpnws_on_message(void *io, uint8_t *data, size_t len)
 {
-    ngx_http_vpnws_peer_t *p = ctx;
-
     ngx_http_vpnws_slot_t  *slot;
+    ngx_http_vpnws_peer_t  *p;
 
     vpnws_vnet_hdr_t     h;
     vpnws_vnet_err_t     e;
     vpnws_vnet_frame_t   vf;
 
+    p = ngx_http_vpnws_peer(io);
     slot = p->slot;
-    slot->frames_in++;
+    slot->stats.frames_in++;
 
     if (!p->offload) {
         ngx_http_vpnws_switch_frame(p->sw, &p->state, data, len, NULL);
@@ -505,53 +451,6 @@ done:
 }
 
 
-static int
-ngx_http_vpnws_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
-{
-    ngx_http_vpnws_peer_t *p = ctx;
-
-    uint16_t  code;
-
-    switch (opcode) {
-
-    case VPNWS_WS_OP_PING:
-        (void) ngx_http_vpnws_queue(p, data, len, VPNWS_WS_OP_PONG);
-        return 0;
-
-    case VPNWS_WS_OP_PONG:
-        return 0;
-
-    default: /* VPNWS_WS_OP_CLOSE */
-        code = vpnws_ws_close_code(data, len);
-
-        ngx_log_error(NGX_LOG_INFO, p->connection->log, 0,
-                      "vpnws: peer %uL sent Close %d", p->state.port.id,
-                      (int) code);
-
-        ngx_http_vpnws_close(p, vpnws_ws_close_reply(data, len), NULL);
-        return -1;
-    }
-}
-
-
-static uint8_t *
-ngx_http_vpnws_frag_alloc(void *ctx)
-{
-    ngx_http_vpnws_peer_t *p = ctx;
-
-    return ngx_http_vpnws_in_get(p->sw);
-}
-
-
-static void
-ngx_http_vpnws_frag_free(void *ctx, uint8_t *buf)
-{
-    ngx_http_vpnws_peer_t *p = ctx;
-
-    ngx_http_vpnws_in_put(p->sw, buf);
-}
-
-
 static void
 ngx_http_vpnws_write_handler(ngx_event_t *wev)
 {
@@ -571,15 +470,12 @@ ngx_http_vpnws_write_handler(ngx_event_t *wev)
         return;
     }
 
-    if (p->is_dirty) {
-        ngx_queue_remove(&p->dirty);
-        p->is_dirty = 0;
-    }
+    vpnws_port_undirty(&p->io);
 
     ngx_http_vpnws_flush(p);
 
-    if (p->error
-        || (p->closing && (p->out == NULL || p->out_pos == p->out_last)
+    if (p->io.error
+        || (p->io.closing && vpnws_port_queued(&p->io) == 0
             && r->out == NULL))
     {
         ngx_http_vpnws_finalize(p);
@@ -592,25 +488,11 @@ static void
 ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code,
     const char *reason)
 {
-    size_t   n;
-    u_char  *dst, frame[VPNWS_WS_CLOSE_FRAME];
-
-    if (p->closing) {
+    if (vpnws_port_close(&p->io, code, reason) != 0) {
         return;
     }
 
     p->close_code = code;
-
-    n = vpnws_ws_close_frame(frame, code, reason, NULL);
-
-    dst = ngx_http_vpnws_room(p, n);
-
-    if (dst) {
-        ngx_memcpy(dst, frame, n);
-        p->out_last += n;
-    }
-
-    p->closing = 1;
 
     /* stop reading; the write handler ends the connection when flushed */
     if (p->connection->read->timer_set) {
@@ -675,22 +557,7 @@ ngx_http_vpnws_cleanup(void *data)
         ngx_del_timer(&p->resume);
     }
 
-    if (p->is_dirty) {
-        ngx_queue_remove(&p->dirty);
-        p->is_dirty = 0;
-    }
-
-    if (p->in) {
-        ngx_http_vpnws_in_put(sw, p->in);
-        p->in = NULL;
-    }
-
-    if (p->out) {
-        ngx_http_vpnws_out_put(sw, p->out);
-        p->out = NULL;
-    }
-
-    vpnws_ws_reader_reset(&p->reader, &ngx_http_vpnws_ws_handler, p);
+    vpnws_port_release(&p->io);
 
     ngx_queue_remove(&p->queue);
     sw->by_slot[p->state.port.slot] = NULL;

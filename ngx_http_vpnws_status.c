@@ -463,11 +463,11 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.offload = slot->offload;
         jp.macs = peers[i].macs;
         jp.nmacs = peers[i].nmacs;
-        jp.tx = slot->tx;
-        jp.rx = slot->rx;
-        jp.frames_in = slot->frames_in;
-        jp.frames_out = slot->frames_out;
-        jp.drops = slot->drops;
+        jp.tx = slot->stats.tx;
+        jp.rx = slot->stats.rx;
+        jp.frames_in = slot->stats.frames_in;
+        jp.frames_out = slot->stats.frames_out;
+        jp.drops = slot->stats.drops;
         jp.queued = slot->queued;
         jp.worker = (slot->worker == NGX_HTTP_VPNWS_TAP_WORKER)
                     ? -1 : slot->worker;
@@ -528,10 +528,10 @@ ngx_http_vpnws_status_prometheus(ngx_http_request_t *r,
         st.peers++;
         st.local_peers += (slot->flags & VPNWS_PORT_TAP) ? 0 : 1;
         st.bridges += (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
-        st.frames_in += slot->frames_in;
-        st.frames_out += slot->frames_out;
-        st.bytes_in += slot->rx;
-        st.bytes_out += slot->tx;
+        st.frames_in += slot->stats.frames_in;
+        st.frames_out += slot->stats.frames_out;
+        st.bytes_in += slot->stats.rx;
+        st.bytes_out += slot->stats.tx;
     }
 
     st.macs = sh->table.count;

@@ -146,23 +146,23 @@ ngx_http_vpnws_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_VPNWS_VAR_RX:
-        n = slot->rx;
+        n = slot->stats.rx;
         break;
 
     case NGX_HTTP_VPNWS_VAR_TX:
-        n = slot->tx;
+        n = slot->stats.tx;
         break;
 
     case NGX_HTTP_VPNWS_VAR_FRAMES_IN:
-        n = slot->frames_in;
+        n = slot->stats.frames_in;
         break;
 
     case NGX_HTTP_VPNWS_VAR_FRAMES_OUT:
-        n = slot->frames_out;
+        n = slot->stats.frames_out;
         break;
 
     case NGX_HTTP_VPNWS_VAR_DROPS:
-        n = slot->drops;
+        n = slot->stats.drops;
         break;
 
     default: /* NGX_HTTP_VPNWS_VAR_CLOSE */

@@ -597,10 +597,10 @@ ngx_http_vpnws_slot_free_locked(ngx_http_vpnws_switch_t *sw,
 
     sh = sw->sh;
 
-    (void) ngx_atomic_fetch_add(&sh->frames_in, slot->frames_in);
-    (void) ngx_atomic_fetch_add(&sh->frames_out, slot->frames_out);
-    (void) ngx_atomic_fetch_add(&sh->bytes_in, slot->rx);
-    (void) ngx_atomic_fetch_add(&sh->bytes_out, slot->tx);
+    (void) ngx_atomic_fetch_add(&sh->frames_in, slot->stats.frames_in);
+    (void) ngx_atomic_fetch_add(&sh->frames_out, slot->stats.frames_out);
+    (void) ngx_atomic_fetch_add(&sh->bytes_in, slot->stats.rx);
+    (void) ngx_atomic_fetch_add(&sh->bytes_out, slot->stats.tx);
     (void) ngx_atomic_fetch_add(&sh->peers, -1);
     (void) ngx_atomic_fetch_add(&sh->worker_peers[slot->worker], -1);
 

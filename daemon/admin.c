@@ -249,12 +249,12 @@ vpnwsd_admin_list(vpnwsd_conn_t *c, int head_only)
         jp.macs = macs + (size_t) first[q->state.port.slot] * VPNWS_MAC_LEN;
         jp.nmacs = count[q->state.port.slot];
         /* websocket bytes, as the module counts */
-        jp.tx = q->tx > q->tx_101 ? q->tx - q->tx_101 : 0;
-        jp.rx = q->rx;
-        jp.frames_in = q->frames_in;
-        jp.frames_out = q->frames_out;
-        jp.drops = q->drops;
-        jp.queued = q->out ? q->out_last - q->out_pos : 0;
+        jp.tx = q->stats.tx > q->tx_101 ? q->stats.tx - q->tx_101 : 0;
+        jp.rx = q->stats.rx;
+        jp.frames_in = q->stats.frames_in;
+        jp.frames_out = q->stats.frames_out;
+        jp.drops = q->stats.drops;
+        jp.queued = vpnws_port_queued(&q->io);
         jp.worker = -1;
         jp.pid = 0;
         jp.rate = &q->state.limit.conf;

@@ -237,14 +237,13 @@ vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk)
                c->state.has_mac ? "" : " (MAC not yet known)");
 
     if (rest) {
-        if (rest > vpnwsd.rbuf_size) {
+        if (rest > vpnwsd.host.rbuf_size) {
             vpnwsd_conn_free(c);
             return;
         }
 
-        memcpy(vpnwsd.rbuf, data, rest);
-        c->rx += rest;
-        (void) vpnwsd_peer_consume(c, vpnwsd.rbuf, rest);
+        memcpy(vpnwsd.host.rbuf, data, rest);
+        (void) vpnwsd_peer_consume(c, rest);
     }
 
     free(c->req);

@@ -2,8 +2,9 @@
  * Copyright (C) 2026, the vpnws authors
  * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
  *
- * vpn-ws: the switch's ports: websocket peers (reading frames, output
- * queues, closing) and the delivery of what vpnws_switch_frame decides.
+ * vpn-ws: the switch's ports: websocket peers (reading frames, writing
+ * their queues, closing; the plumbing is the core's port layer,
+ * src/vpnws_port.c) and the delivery of what vpnws_switch_frame decides.
  */
 
 
@@ -18,84 +19,39 @@
 #include "vpnwsd.h"
 
 
-static int vpnwsd_on_message(void *ctx, uint8_t *data, size_t len);
-static int vpnwsd_on_control(void *ctx, int opcode, uint8_t *data,
+static int vpnwsd_on_message(void *io, uint8_t *data, size_t len);
+static ssize_t vpnwsd_io_send(vpnws_port_io_t *io, const uint8_t *buf,
     size_t len);
-static uint8_t *vpnwsd_frag_alloc(void *ctx);
-static void vpnwsd_frag_free(void *ctx, uint8_t *buf);
+static void vpnwsd_io_drop(vpnws_port_io_t *io, vpnws_drop_t reason);
 static void vpnwsd_flush(vpnwsd_conn_t *c);
 static void vpnwsd_peer_linger(vpnwsd_conn_t *c);
 
 
-static const vpnws_ws_handler_t  vpnwsd_ws_handler = {
+static const vpnws_port_ops_t  vpnwsd_port_ops = {
     vpnwsd_on_message,
-    vpnwsd_on_control,
-    vpnwsd_frag_alloc,
-    vpnwsd_frag_free
+    vpnwsd_io_send,
+    vpnwsd_io_drop,
+    malloc,
+    free
 };
 
 
-#define vpnwsd_in_size()  (vpnwsd.conf.max_frame + VPNWS_WS_MAX_HLEN)
-
-
-/* spare buffers: a list threaded through the buffers themselves */
-
-static uint8_t *
-vpnwsd_buf_get(void **list, uint32_t *n, size_t size)
-{
-    void  *b;
-
-    b = *list;
-
-    if (b) {
-        *list = *(void **) b;
-        (*n)--;
-        return b;
-    }
-
-    return malloc(size);
-}
-
-
-/* spares are kept up to the number of peers: a flood to every peer, the
- * common burst, then finds a buffer for each without malloc */
-static void
-vpnwsd_buf_put(void **list, uint32_t *n, void *b)
-{
-    if (*n >= VPNWSD_FREE_KEEP && *n > vpnwsd.npeers) {
-        free(b);
-        return;
-    }
-
-    *(void **) b = *list;
-    *list = b;
-    (*n)++;
-}
-
-
-#define vpnwsd_in_get()                                                       \
-    vpnwsd_buf_get(&vpnwsd.free_in, &vpnwsd.nfree_in, vpnwsd_in_size())
-#define vpnwsd_in_put(b)                                                      \
-    vpnwsd_buf_put(&vpnwsd.free_in, &vpnwsd.nfree_in, b)
-#define vpnwsd_out_get()                                                      \
-    vpnwsd_buf_get(&vpnwsd.free_out, &vpnwsd.nfree_out, vpnwsd.queue)
-#define vpnwsd_out_put(b)                                                     \
-    vpnwsd_buf_put(&vpnwsd.free_out, &vpnwsd.nfree_out, b)
+#define vpnwsd_conn(io)  vpnws_port_data(io, vpnwsd_conn_t, io)
 
 
 int
 vpnwsd_peer_init(void)
 {
-    size_t    size;
-    uint64_t  seed;
+    size_t     size, in;
+    uint8_t   *rbuf;
+    uint64_t   seed;
 
-    vpnwsd.rbuf_size = vpnwsd_in_size();
+    in = vpnwsd.conf.max_frame + VPNWS_WS_MAX_HLEN;
+    size = in < 65536 ? 65536 : in;
 
-    if (vpnwsd.rbuf_size < 65536) {
-        vpnwsd.rbuf_size = 65536;
-    }
-
-    vpnwsd.rbuf = malloc(vpnwsd.rbuf_size);
+    rbuf = malloc(size);
+    vpnws_port_host_init(&vpnwsd.host, &vpnwsd_port_ops, rbuf, size);
+    vpnws_port_bufs_init(&vpnwsd.bufs, in, vpnwsd.queue);
 
     /* one more slot for the tap */
     vpnwsd.slots = calloc((size_t) vpnwsd.max_peers + 1,
@@ -104,7 +60,7 @@ vpnwsd_peer_init(void)
     size = vpnws_mactab_size(vpnwsd.max_macs);
     vpnwsd.table_mem = malloc(size);
 
-    if (vpnwsd.rbuf == NULL || vpnwsd.slots == NULL
+    if (rbuf == NULL || vpnwsd.slots == NULL
         || vpnwsd.table_mem == NULL)
     {
         vpnwsd_log(VPNWSD_LOG_ERR, "no memory for the switch (%zu bytes of "
@@ -251,8 +207,10 @@ vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *response, size_t len)
 {
     uint8_t  *dst;
 
+    vpnws_port_init(&c->io, &vpnwsd.host, &vpnwsd.bufs, &c->state,
+                    &c->stats, vpnwsd.conf.max_frame);
+
     c->kind = VPNWSD_PEER;
-    c->reader.max_payload = vpnwsd.conf.max_frame;
     c->last_rx = vpnwsd.now;
     c->deadline = 0;
 
@@ -260,24 +218,17 @@ vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *response, size_t len)
         return -1;
     }
 
-    c->out = vpnwsd_out_get();
-    if (c->out == NULL) {
+    /* the 101 goes out first, through the queue */
+    dst = vpnws_port_room(&c->io, len);
+    if (dst == NULL) {
         vpnwsd_log(VPNWSD_LOG_ERR, "no memory for peer %llu",
                    (unsigned long long) c->state.port.id);
         return -1;
     }
 
-    c->out_pos = 0;
-    c->out_last = 0;
-
-    dst = c->out;
     memcpy(dst, response, len);
-    c->out_last = len;
+    c->io.out_last += len;
     c->tx_101 = len;
-
-    c->dirty = 1;
-    c->dirty_next = vpnwsd.dirty;
-    vpnwsd.dirty = c;
 
     return 0;
 }
@@ -303,7 +254,7 @@ vpnwsd_peer_pause(vpnwsd_conn_t *c)
     }
 
     /* level-triggered: no EPOLLIN while paused, or the loop would spin */
-    (void) vpnwsd_conn_events(c, c->out ? EPOLLOUT : 0);
+    (void) vpnwsd_conn_events(c, c->io.out ? EPOLLOUT : 0);
 
     return 1;
 }
@@ -336,7 +287,7 @@ vpnwsd_peer_resume(void)
 
         c->paused = 0;
         (void) vpnwsd_conn_events(c, EPOLLIN | EPOLLRDHUP
-                                     | (c->out ? EPOLLOUT : 0));
+                                     | (c->io.out ? EPOLLOUT : 0));
         vpnwsd_peer_read(c);
     }
 
@@ -356,14 +307,14 @@ vpnwsd_peer_resume(void)
 void
 vpnwsd_peer_read(vpnwsd_conn_t *c)
 {
-    size_t     have, cap, room;
+    size_t     room;
     ssize_t    n;
     uint8_t   *buf;
     uint32_t   rounds;
 
     for (rounds = 0; rounds < VPNWSD_READ_ROUNDS; rounds++) {
 
-        if (c->closing || c->dead) {
+        if (c->io.closing || c->dead) {
             return;
         }
 
@@ -372,30 +323,15 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
             c->paused = 0;
         }
 
-        if (c->in) {
-            buf = c->in;
-            have = c->in_len;
-            cap = vpnwsd_in_size();
+        buf = vpnws_port_rbuf(&c->io, (uint64_t) vpnwsd.now, &room);
 
-        } else {
-            buf = vpnwsd.rbuf;
-            have = 0;
-            cap = vpnwsd.rbuf_size;
+        if (room == 0) {
+            /* over its rate */
+            (void) vpnwsd_peer_pause(c);
+            return;
         }
 
-        room = cap - have;
-
-        if (vpnws_limit_on(&c->state.limit)) {
-            room = vpnws_limit_room(&c->state.limit, (uint64_t) vpnwsd.now,
-                                    room);
-
-            if (room == 0) {
-                (void) vpnwsd_peer_pause(c);
-                return;
-            }
-        }
-
-        n = read(c->fd, buf + have, room);
+        n = read(c->fd, buf, room);
 
         if (n == -1) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -419,12 +355,10 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
             return;
         }
 
-        c->rx += n;
         c->last_rx = vpnwsd.now;
         c->pinged = 0;
-        vpnws_limit_charge(&c->state.limit, (size_t) n);
 
-        if (vpnwsd_peer_consume(c, buf, have + n) != 0) {
+        if (vpnwsd_peer_consume(c, (size_t) n) != 0) {
             return;
         }
 
@@ -442,64 +376,54 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
 }
 
 
+/* n bytes read where vpnws_port_rbuf() said */
 int
-vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len)
+vpnwsd_peer_consume(vpnwsd_conn_t *c, size_t n)
 {
-    size_t   left;
-    ssize_t  n;
+    int  rc;
 
-    n = vpnws_ws_read(&c->reader, buf, len, &vpnwsd_ws_handler, c);
+    rc = vpnws_port_consume(&c->io, n);
 
-    if (n == -1) {
+    switch (rc) {
 
-        if (!c->reader.stopped) {
-            vpnwsd_log(VPNWS_LOG_PROTOCOL, "peer %llu: %s, closing with %d",
-                       (unsigned long long) c->state.port.id, c->reader.error,
-                       (int) c->reader.code);
-            vpnwsd_peer_close(c, c->reader.code, c->reader.error);
-        }
+    case VPNWS_PORT_OK:
+        return 0;
 
+    case VPNWS_PORT_PROTOCOL:
+        vpnwsd_log(VPNWS_LOG_PROTOCOL, "peer %llu: %s, closing with %d",
+                   (unsigned long long) c->state.port.id, c->io.why,
+                   (int) c->io.reply);
+        break;
+
+    case VPNWS_PORT_PEER_CLOSE:
+        vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu sent Close %d",
+                   (unsigned long long) c->state.port.id,
+                   (int) c->io.peer_code);
+        break;
+
+    case VPNWS_PORT_NOMEM:
+        vpnwsd_log(VPNWSD_LOG_ERR, "peer %llu: no memory, closing",
+                   (unsigned long long) c->state.port.id);
+        break;
+
+    default: /* VPNWS_PORT_STOPPED */
         return -1;
     }
 
-    left = len - (size_t) n;
+    vpnwsd_peer_close(c, c->io.reply, c->io.why);
 
-    if (buf == vpnwsd.rbuf) {
-
-        if (left) {
-            c->in = vpnwsd_in_get();
-
-            if (c->in == NULL) {
-                vpnwsd_log(VPNWSD_LOG_ERR, "peer %llu: no memory, closing",
-                           (unsigned long long) c->state.port.id);
-                vpnwsd_peer_close(c, VPNWS_WS_CLOSE_INTERNAL,
-                                  "out of memory");
-                return -1;
-            }
-
-            memcpy(c->in, buf + n, left);
-        }
-
-    } else if (left == 0) {
-        vpnwsd_in_put(c->in);
-        c->in = NULL;
-
-    } else if (n) {
-        memmove(c->in, c->in + n, left);
-    }
-
-    c->in_len = left;
-
-    return 0;
+    return -1;
 }
 
 
+/* the port layer's message hook: a frame from peer c */
 static int
-vpnwsd_on_message(void *ctx, uint8_t *data, size_t len)
+vpnwsd_on_message(void *io, uint8_t *data, size_t len)
 {
-    vpnwsd_conn_t *c = ctx;
+    vpnwsd_conn_t  *c;
 
-    c->frames_in++;
+    c = vpnwsd_conn(io);
+    c->stats.frames_in++;
 
     vpnwsd_switch_frame(c, data, len);
 
@@ -507,49 +431,39 @@ vpnwsd_on_message(void *ctx, uint8_t *data, size_t len)
 }
 
 
-static int
-vpnwsd_on_control(void *ctx, int opcode, uint8_t *data, size_t len)
+static ssize_t
+vpnwsd_io_send(vpnws_port_io_t *io, const uint8_t *buf, size_t len)
 {
-    vpnwsd_conn_t *c = ctx;
+    ssize_t         n;
+    vpnwsd_conn_t  *c;
 
-    uint16_t  code;
+    c = vpnwsd_conn(io);
 
-    switch (opcode) {
+    do {
+        n = write(c->fd, buf, len);
+    } while (n == -1 && errno == EINTR);
 
-    case VPNWS_WS_OP_PING:
-        (void) vpnwsd_queue(c, data, len, VPNWS_WS_OP_PONG);
-        return 0;
-
-    case VPNWS_WS_OP_PONG:
-        return 0;
-
-    default: /* VPNWS_WS_OP_CLOSE */
-        code = vpnws_ws_close_code(data, len);
-
-        vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu sent Close %d",
-                   (unsigned long long) c->state.port.id, (int) code);
-
-        vpnwsd_peer_close(c, vpnws_ws_close_reply(data, len), NULL);
-        return -1;
+    if (n >= 0) {
+        return n;
     }
-}
 
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return 0;
+    }
 
-static uint8_t *
-vpnwsd_frag_alloc(void *ctx)
-{
-    (void) ctx;
+    vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu: write() failed: %s",
+               (unsigned long long) c->state.port.id, strerror(errno));
 
-    return vpnwsd_in_get();
+    return -1;
 }
 
 
 static void
-vpnwsd_frag_free(void *ctx, uint8_t *buf)
+vpnwsd_io_drop(vpnws_port_io_t *io, vpnws_drop_t reason)
 {
-    (void) ctx;
+    (void) io;
 
-    vpnwsd_in_put(buf);
+    vpnwsd.drops[reason]++;
 }
 
 
@@ -561,17 +475,7 @@ vpnwsd_deliver(vpnwsd_conn_t *q, const uint8_t *frame, size_t len)
         return;
     }
 
-    if (vpnws_limit_on(&q->state.limit)
-        && vpnws_limit_send(&q->state.limit, (uint64_t) vpnwsd.now, len)
-           != 0)
-    {
-        /* over the peer's rate: what others send it is policed */
-        q->drops++;
-        vpnwsd.drops[VPNWS_DROP_RATE_LIMIT]++;
-        return;
-    }
-
-    (void) vpnwsd_queue(q, frame, len, VPNWS_WS_OP_BINARY);
+    (void) vpnws_port_output(&q->io, (uint64_t) vpnwsd.now, frame, len);
 }
 
 
@@ -620,7 +524,7 @@ vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len)
 
         for (q = vpnwsd.ports; q; q = q->port_next) {
 
-            if (q->closing
+            if (q->io.closing
                 || !vpnws_switch_to(&vpnwsd.conf, &src->state.port, d.action,
                                     &q->state.port))
             {
@@ -635,96 +539,13 @@ vpnwsd_switch_frame(vpnwsd_conn_t *src, uint8_t *frame, size_t len)
 }
 
 
-/* make room for size more bytes in c's output queue; NULL: full */
-static uint8_t *
-vpnwsd_room(vpnwsd_conn_t *c, size_t size)
-{
-    size_t  used;
-
-    if (c->out == NULL) {
-        c->out = vpnwsd_out_get();
-
-        if (c->out == NULL) {
-            return NULL;
-        }
-
-        c->out_pos = 0;
-        c->out_last = 0;
-    }
-
-    if (c->out_last + size > vpnwsd.queue) {
-        used = c->out_last - c->out_pos;
-
-        if (used + size > vpnwsd.queue) {
-            return NULL;
-        }
-
-        /* only under back-pressure: slide the unsent bytes to the front */
-        memmove(c->out, c->out + c->out_pos, used);
-        c->out_pos = 0;
-        c->out_last = used;
-    }
-
-    if (!c->dirty) {
-        c->dirty = 1;
-        c->dirty_next = vpnwsd.dirty;
-        vpnwsd.dirty = c;
-    }
-
-    return c->out + c->out_last;
-}
-
-
-int
-vpnwsd_queue(vpnwsd_conn_t *c, const uint8_t *data, size_t len, int opcode)
-{
-    size_t    hlen;
-    uint8_t  *dst, hdr[VPNWS_WS_MAX_HLEN];
-
-    if (c->closing) {
-        return -1;
-    }
-
-    hlen = vpnws_ws_header(hdr, opcode, len, NULL);
-
-    dst = vpnwsd_room(c, hlen + len);
-
-    if (dst == NULL) {
-        c->drops++;
-        vpnwsd.drops[VPNWS_DROP_QUEUE_FULL]++;
-        return -1;
-    }
-
-    memcpy(dst, hdr, hlen);
-
-    if (len) {
-        memcpy(dst + hlen, data, len);
-    }
-
-    c->out_last += hlen + len;
-
-    if (opcode == VPNWS_WS_OP_BINARY) {
-        c->frames_out++;
-    }
-
-    return 0;
-}
-
-
 void
 vpnwsd_flush_dirty(void)
 {
-    vpnwsd_conn_t  *c;
+    vpnws_port_io_t  *io;
 
-    while (vpnwsd.dirty) {
-        c = vpnwsd.dirty;
-        vpnwsd.dirty = c->dirty_next;
-        c->dirty_next = NULL;
-        c->dirty = 0;
-
-        if (!c->dead) {
-            vpnwsd_flush(c);
-        }
+    while ((io = vpnws_port_dirty_next(&vpnwsd.host)) != NULL) {
+        vpnwsd_flush(vpnwsd_conn(io));
     }
 }
 
@@ -732,66 +553,39 @@ vpnwsd_flush_dirty(void)
 static void
 vpnwsd_flush(vpnwsd_conn_t *c)
 {
-    ssize_t   n;
     uint32_t  events;
 
-    if (c->error) {
+    if (c->dead) {
         return;
     }
 
-    while (c->out && c->out_pos < c->out_last) {
+    switch (vpnws_port_flush(&c->io)) {
 
-        n = write(c->fd, c->out + c->out_pos, c->out_last - c->out_pos);
+    case VPNWS_PORT_OK:
 
-        if (n == -1) {
-
-            if (errno == EINTR) {
-                continue;
-            }
-
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                events = c->closing ? EPOLLOUT
-                         : (c->paused ? 0 : EPOLLIN | EPOLLRDHUP)
-                           | EPOLLOUT;
-
-                if (vpnwsd_conn_events(c, events) != 0) {
-                    goto failed;
-                }
-
-                return;
-            }
-
-            vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu: write() failed: %s",
-                       (unsigned long long) c->state.port.id, strerror(errno));
-            goto failed;
+        if (c->io.closing) {
+            vpnwsd_peer_linger(c);
+            vpnwsd_conn_free(c);
+            return;
         }
 
-        c->out_pos += n;
-        c->tx += n;
-    }
+        events = c->paused ? 0 : EPOLLIN | EPOLLRDHUP;
+        break;
 
-    if (c->out) {
-        vpnwsd_out_put(c->out);
-        c->out = NULL;
-    }
+    case VPNWS_PORT_AGAIN:
+        events = c->io.closing ? EPOLLOUT
+                 : (c->paused ? 0 : EPOLLIN | EPOLLRDHUP) | EPOLLOUT;
+        break;
 
-    if (c->closing) {
-        vpnwsd_peer_linger(c);
+    default:
         vpnwsd_conn_free(c);
         return;
     }
 
-    if (vpnwsd_conn_events(c, c->paused ? 0 : EPOLLIN | EPOLLRDHUP) != 0)
-    {
-        goto failed;
+    if (vpnwsd_conn_events(c, events) != 0) {
+        c->io.error = 1;
+        vpnwsd_conn_free(c);
     }
-
-    return;
-
-failed:
-
-    c->error = 1;
-    vpnwsd_conn_free(c);
 }
 
 
@@ -807,7 +601,7 @@ vpnwsd_peer_linger(vpnwsd_conn_t *c)
     (void) shutdown(c->fd, SHUT_WR);
 
     for (i = 0; i < 16; i++) {
-        if (read(c->fd, vpnwsd.rbuf, vpnwsd.rbuf_size) <= 0) {
+        if (read(c->fd, vpnwsd.host.rbuf, vpnwsd.host.rbuf_size) <= 0) {
             return;
         }
     }
@@ -824,29 +618,11 @@ vpnwsd_peer_write(vpnwsd_conn_t *c)
 void
 vpnwsd_peer_close(vpnwsd_conn_t *c, uint16_t code, const char *reason)
 {
-    size_t    n;
-    uint8_t  *dst, frame[VPNWS_WS_CLOSE_FRAME];
-
-    if (c->closing || c->dead) {
+    if (c->dead || vpnws_port_close(&c->io, code, reason) != 0) {
         return;
     }
 
-    n = vpnws_ws_close_frame(frame, code, reason, NULL);
-
-    dst = vpnwsd_room(c, n);
-
-    if (dst) {
-        memcpy(dst, frame, n);
-        c->out_last += n;
-
-    } else if (!c->dirty) {
-        c->dirty = 1;
-        c->dirty_next = vpnwsd.dirty;
-        vpnwsd.dirty = c;
-    }
-
     /* stop reading; the flush ends the connection when the queue is out */
-    c->closing = 1;
     c->deadline = vpnwsd.now + VPNWSD_CLOSE_WAIT;
 
     (void) vpnwsd_conn_events(c, EPOLLOUT);
@@ -860,23 +636,16 @@ vpnwsd_peer_gone(vpnwsd_conn_t *c)
     if (c->in_switch) {
         vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu left (rx %llu, tx %llu bytes)",
                    (unsigned long long) c->state.port.id,
-                   (unsigned long long) c->rx,
-                   (unsigned long long) c->tx);
+                   (unsigned long long) c->stats.rx,
+                   (unsigned long long) c->stats.tx);
     }
 
     vpnwsd_port_remove(c);
 
-    if (c->in) {
-        vpnwsd_in_put(c->in);
-        c->in = NULL;
+    if (c->io.host) {
+        /* a peer, not the tap */
+        vpnws_port_release(&c->io);
     }
-
-    if (c->out) {
-        vpnwsd_out_put(c->out);
-        c->out = NULL;
-    }
-
-    vpnws_ws_reader_reset(&c->reader, &vpnwsd_ws_handler, c);
 }
 
 
@@ -885,7 +654,7 @@ vpnwsd_peer_tick(vpnwsd_conn_t *c)
 {
     int64_t  idle;
 
-    if (c->closing) {
+    if (c->io.closing) {
         if (vpnwsd.now >= c->deadline) {
             vpnwsd_log(VPNWSD_LOG_INFO, "peer %llu did not take its Close "
                        "frame", (unsigned long long) c->state.port.id);
@@ -906,6 +675,6 @@ vpnwsd_peer_tick(vpnwsd_conn_t *c)
 
     if (idle >= VPNWS_DEFAULT_PING && !c->pinged) {
         c->pinged = 1;
-        (void) vpnwsd_queue(c, NULL, 0, VPNWS_WS_OP_PING);
+        (void) vpnws_port_queue(&c->io, NULL, 0, VPNWS_WS_OP_PING);
     }
 }

@@ -40,18 +40,18 @@ vpnwsd_admin_prometheus(vpnwsd_conn_t *c, int head_only)
         }
 
         st.bridges += (q->state.port.flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
-        st.frames_in += q->frames_in;
-        st.frames_out += q->frames_out;
-        st.bytes_in += q->rx;
-        st.bytes_out += q->tx > q->tx_101 ? q->tx - q->tx_101 : 0;
+        st.frames_in += q->stats.frames_in;
+        st.frames_out += q->stats.frames_out;
+        st.bytes_in += q->stats.rx;
+        st.bytes_out += q->stats.tx > q->tx_101 ? q->stats.tx - q->tx_101 : 0;
     }
 
     if (vpnwsd.tap) {
         st.has_tap = 1;
-        st.tap_frames_in = vpnwsd.tap->frames_in;
-        st.tap_frames_out = vpnwsd.tap->frames_out;
-        st.tap_bytes_in = vpnwsd.tap->rx;
-        st.tap_bytes_out = vpnwsd.tap->tx;
+        st.tap_frames_in = vpnwsd.tap->stats.frames_in;
+        st.tap_frames_out = vpnwsd.tap->stats.frames_out;
+        st.tap_bytes_in = vpnwsd.tap->stats.rx;
+        st.tap_bytes_out = vpnwsd.tap->stats.tx;
     }
 
     buf = malloc(vpnws_prom_max(&st));

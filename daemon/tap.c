@@ -98,7 +98,7 @@ vpnwsd_tap_read(vpnwsd_conn_t *c)
 
     for (rounds = 0; rounds < VPNWSD_READ_ROUNDS * 8; rounds++) {
 
-        n = read(c->fd, vpnwsd.rbuf, vpnwsd.rbuf_size);
+        n = read(c->fd, vpnwsd.host.rbuf, vpnwsd.host.rbuf_size);
 
         if (n == -1) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -122,10 +122,10 @@ vpnwsd_tap_read(vpnwsd_conn_t *c)
             return;
         }
 
-        c->rx += n;
-        c->frames_in++;
+        c->stats.rx += n;
+        c->stats.frames_in++;
 
-        vpnwsd_switch_frame(c, vpnwsd.rbuf, (size_t) n);
+        vpnwsd_switch_frame(c, vpnwsd.host.rbuf, (size_t) n);
     }
 }
 
@@ -139,11 +139,11 @@ vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
 
     if (n == -1) {
         /* the kernel queue is full: an L2 switch drops */
-        c->drops++;
+        c->stats.drops++;
         vpnwsd.drops[VPNWS_DROP_QUEUE_FULL]++;
 
-        if (errno != EAGAIN && errno != EWOULDBLOCK && !c->error) {
-            c->error = 1;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && !c->werr) {
+            c->werr = 1;
             vpnwsd_log(VPNWSD_LOG_ERR, "tap \"%s\": write() failed: %s",
                        vpnwsd.tap_name, strerror(errno));
         }
@@ -151,8 +151,8 @@ vpnwsd_tap_write(vpnwsd_conn_t *c, const uint8_t *frame, size_t len)
         return;
     }
 
-    c->tx += n;
-    c->frames_out++;
+    c->stats.tx += n;
+    c->stats.frames_out++;
 }
 
 

@@ -19,6 +19,7 @@
 
 #include "vpnws_mac.h"
 #include "vpnws_ws.h"
+#include "vpnws_port.h"
 #include "vpnws_switch.h"
 #include "vpnws_version.h"
 #include "vpnws_uwsgi.h"
@@ -49,7 +50,6 @@
 #define VPNWSD_REQUEST_TIMEOUT  5000    /* ms to send the whole packet */
 #define VPNWSD_CLOSE_WAIT       2000    /* ms to flush a Close frame */
 #define VPNWSD_READ_ROUNDS      8       /* reads per event: fairness */
-#define VPNWSD_FREE_KEEP        32      /* spare buffers kept per kind */
 #define VPNWSD_ADDR_LEN         64
 #define VPNWSD_EVENTS           256
 #define VPNWSD_TRUST_MAX        16      /* --trust-header options */
@@ -71,9 +71,7 @@ struct vpnwsd_conn_s {
     vpnwsd_kind_e           kind;
     uint32_t                events;     /* registered with epoll */
     unsigned                dead:1;     /* freed after this epoll round */
-    unsigned                dirty:1;    /* in the flush list */
-    unsigned                closing:1;  /* finish writing, then close */
-    unsigned                error:1;    /* the connection failed */
+    unsigned                werr:1;     /* tap: a write error was logged */
     unsigned                pinged:1;
     unsigned                in_switch:1;    /* holds a port id and slot */
     unsigned                paused:1;   /* over its rate: not read */
@@ -84,7 +82,6 @@ struct vpnwsd_conn_s {
     vpnwsd_conn_t          *all_prev;
     vpnwsd_conn_t          *port_next;  /* switch ports (peers, tap) */
     vpnwsd_conn_t          *port_prev;
-    vpnwsd_conn_t          *dirty_next;
     int64_t                 deadline;   /* ms, 0: none */
     int64_t                 last_rx;    /* ms */
     int64_t                 resume;     /* ms: read again (paused) */
@@ -98,19 +95,10 @@ struct vpnwsd_conn_s {
 
     /* switch port */
     vpnws_port_state_t      state;
-    vpnws_ws_reader_t       reader;
-    uint8_t                *in;         /* partial frame, or NULL */
-    size_t                  in_len;
-    uint8_t                *out;        /* output queue, or NULL */
-    size_t                  out_pos;
-    size_t                  out_last;
+    vpnws_port_io_t         io;         /* a peer's frames in and out */
     int64_t                 start;      /* unix seconds */
-    uint64_t                rx;
-    uint64_t                tx;         /* the 101 response included */
+    vpnws_port_stats_t      stats;      /* tx: the 101 response included */
     size_t                  tx_101;     /* its size, not a frame byte */
-    uint64_t                frames_in;
-    uint64_t                frames_out;
-    uint64_t                drops;
     char                    addr[VPNWSD_ADDR_LEN];
     uint8_t                *user;
     size_t                  user_len;
@@ -159,16 +147,11 @@ typedef struct {
     int                     listen_fd;
     int                     admin_fd;   /* --admin PATH, or -1 */
     vpnwsd_conn_t          *all;
-    vpnwsd_conn_t          *dirty;
     vpnwsd_conn_t          *dead;
     int64_t                 now;        /* ms, monotonic */
     int64_t                 resume;     /* ms: the first paused port's */
-    uint8_t                *rbuf;       /* reads land here first */
-    size_t                  rbuf_size;
-    void                   *free_in;    /* spare input buffers */
-    uint32_t                nfree_in;
-    void                   *free_out;   /* spare output queues */
-    uint32_t                nfree_out;
+    vpnws_port_host_t       host;       /* read buffer, flush list */
+    vpnws_port_bufs_t       bufs;       /* spare queues, partial frames */
     char                    tap_name[32];
 } vpnwsd_t;
 
@@ -209,14 +192,12 @@ void vpnwsd_handshake(vpnwsd_conn_t *c, vpnws_uwsgi_packet_t *pk);
 /* peer.c */
 int vpnwsd_peer_init(void);
 int vpnwsd_peer_start(vpnwsd_conn_t *c, const uint8_t *data, size_t len);
-int vpnwsd_peer_consume(vpnwsd_conn_t *c, uint8_t *buf, size_t len);
+int vpnwsd_peer_consume(vpnwsd_conn_t *c, size_t n);
 void vpnwsd_peer_read(vpnwsd_conn_t *c);
 void vpnwsd_peer_write(vpnwsd_conn_t *c);
 void vpnwsd_peer_close(vpnwsd_conn_t *c, uint16_t code, const char *reason);
 void vpnwsd_peer_gone(vpnwsd_conn_t *c);
 void vpnwsd_peer_tick(vpnwsd_conn_t *c);
-int vpnwsd_queue(vpnwsd_conn_t *c, const uint8_t *data, size_t len,
-    int opcode);
 void vpnwsd_flush_dirty(void);
 void vpnwsd_switch_ctx(vpnws_switch_ctx_t *ctx);
 void vpnwsd_switch_expire(void);

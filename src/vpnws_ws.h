@@ -104,6 +104,13 @@ void vpnws_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4],
 size_t vpnws_ws_header(uint8_t *out, int opcode, uint64_t len,
     const uint8_t *mask);
 
+/* the size of an unmasked frame header for a payload of len bytes */
+static inline size_t
+vpnws_ws_hlen(uint64_t len)
+{
+    return (len < 126) ? 2 : (len < 65536) ? 4 : 10;
+}
+
 /* a complete CLOSE frame (masked when mask != NULL) into out */
 size_t vpnws_ws_close_frame(uint8_t *out, uint16_t code, const char *reason,
     const uint8_t *mask);
