@@ -105,8 +105,6 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sw->ping = VPNWS_DEFAULT_PING;
     vpnws_switch_conf_default(&sw->conf);
     sw->offload = VPNWS_OFFLOAD_ALL;
-    sw->conf.bridged_macs = (uint32_t) NGX_CONF_UNSET_UINT;
-    sw->guards = NGX_CONF_UNSET_UINT;
 
     size = NGX_HTTP_VPNWS_DEFAULT_SIZE;
 
@@ -137,9 +135,9 @@ ngx_http_vpnws_switch_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (sw->tap_macs == NGX_CONF_UNSET_UINT) {
-        /* the stations of the other hosts; every peer keeps its entry */
-        sw->tap_macs = ngx_max(sw->max_macs - sw->max_peers,
-                               sw->conf.bridge_macs);
+        sw->tap_macs = vpnws_switch_tap_macs(&sw->conf,
+                                             (uint32_t) sw->max_peers,
+                                             (uint32_t) sw->max_macs);
     }
 
     if ((sw->tap_exec.len || sw->tap_bridge) && sw->tap_name.len == 0) {
@@ -280,11 +278,6 @@ ngx_http_vpnws_switch_param(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw,
 
         bit = is("dhcp_guard") ? VPNWS_GUARD_DHCP
               : is("ra_guard") ? VPNWS_GUARD_RA : VPNWS_GUARD_IP;
-
-        if (sw->guards == NGX_CONF_UNSET_UINT) {
-            sw->guards = 0;
-            sw->guards_set = 0;
-        }
 
         sw->guards = flag ? (sw->guards | bit) : (sw->guards & ~bit);
         sw->guards_set |= bit;
@@ -884,40 +877,24 @@ ngx_http_vpnws_count_drop(ngx_http_vpnws_switch_t *sw, vpnws_drop_t reason)
 }
 
 
-/*
- * Bridges share macs= minus peers=, so that every ordinary peer finds its
- * entry; the guards follow isolation= unless set one by one.
- */
+/* the defaults that follow from the other parameters: the core's */
 static char *
 ngx_http_vpnws_switch_policy(ngx_conf_t *cf, ngx_http_vpnws_switch_t *sw)
 {
-    ngx_uint_t  room, guards;
-
-    room = sw->max_macs - sw->max_peers;
-
-    if (sw->conf.bridged_macs == (uint32_t) NGX_CONF_UNSET_UINT) {
-        sw->conf.bridged_macs = (uint32_t) (room ? room : 1);
-
-    } else if (sw->conf.bridged_macs > room) {
+    if (vpnws_switch_conf_finish(&sw->conf, (uint32_t) sw->max_peers,
+                                 (uint32_t) sw->max_macs,
+                                 (unsigned) sw->guards,
+                                 (unsigned) sw->guards_set)
+        != 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vpnws_switch \"%V\": bridged_macs=%uD leaves "
                            "ordinary peers less than peers=%ui entries "
                            "(at most macs - peers = %ui)", &sw->name,
-                           sw->conf.bridged_macs, sw->max_peers, room);
+                           sw->conf.bridged_macs, sw->max_peers,
+                           sw->max_macs - sw->max_peers);
         return NGX_CONF_ERROR;
     }
-
-    guards = sw->conf.isolation
-             ? VPNWS_GUARD_DHCP | VPNWS_GUARD_RA | VPNWS_GUARD_IP : 0;
-
-    if (sw->guards != NGX_CONF_UNSET_UINT) {
-        guards = (guards & ~sw->guards_set) | sw->guards;
-    }
-
-    sw->guards = guards;
-    sw->conf.dhcp_guard = (guards & VPNWS_GUARD_DHCP) ? 1 : 0;
-    sw->conf.ra_guard = (guards & VPNWS_GUARD_RA) ? 1 : 0;
-    sw->conf.ip_guard = (guards & VPNWS_GUARD_IP) ? 1 : 0;
 
     return NGX_CONF_OK;
 }

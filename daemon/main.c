@@ -431,12 +431,9 @@ vpnwsd_parse(int argc, char **argv)
 
     vpnwsd.max_macs = vpnws_switch_default_macs(vpnwsd.max_peers);
 
-    /* as the module: bridges leave every ordinary peer its entry, and
-     * isolation guards the peers */
-    vpnwsd.conf.bridged_macs = vpnwsd.max_macs - vpnwsd.max_peers;
-    vpnwsd.conf.dhcp_guard = vpnwsd.conf.isolation;
-    vpnwsd.conf.ra_guard = vpnwsd.conf.isolation;
-    vpnwsd.conf.ip_guard = vpnwsd.conf.isolation;
+    /* no guard is set one by one: they follow --isolation */
+    (void) vpnws_switch_conf_finish(&vpnwsd.conf, vpnwsd.max_peers,
+                                    vpnwsd.max_macs, 0, 0);
 }
 
 

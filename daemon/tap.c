@@ -49,14 +49,9 @@ vpnwsd_tap_open(void)
     c->state.port.flags = VPNWS_PORT_TAP
                           | (vpnwsd.bridge ? VPNWS_PORT_BRIDGE : 0);
 
-    /* a bridge tap holds a LAN or other hosts' stations: every peer keeps
-     * its entry, the rest of the table is the tap's, as in the module */
-    c->state.max_macs = vpnwsd.max_macs > vpnwsd.max_peers
-                        ? vpnwsd.max_macs - vpnwsd.max_peers : 0;
-
-    if (c->state.max_macs < vpnwsd.conf.bridge_macs) {
-        c->state.max_macs = 0;
-    }
+    /* a bridge tap holds a LAN or other hosts' stations */
+    c->state.max_macs = vpnws_switch_tap_macs(&vpnwsd.conf, vpnwsd.max_peers,
+                                              vpnwsd.max_macs);
 
     if (vpnwsd_port_add(c) == 0) {
         vpnwsd_conn_free(c);

@@ -774,8 +774,50 @@ vpnws_switch_conf_default(vpnws_switch_conf_t *conf)
     conf->max_frame = VPNWS_DEFAULT_FRAME;
     conf->bridge_macs = VPNWS_DEFAULT_BRIDGE_MACS;
     conf->mac_aging = VPNWS_DEFAULT_MAC_AGING;
+    conf->bridged_macs = VPNWS_BRIDGED_DEFAULT;
     conf->broadcast = 1;
     conf->multicast = 1;
+}
+
+
+int
+vpnws_switch_conf_finish(vpnws_switch_conf_t *conf, uint32_t peers,
+    uint32_t macs, unsigned guards, unsigned set)
+{
+    uint32_t  room;
+    unsigned  on;
+
+    room = macs > peers ? macs - peers : 0;
+
+    if (conf->bridged_macs == VPNWS_BRIDGED_DEFAULT) {
+        conf->bridged_macs = room ? room : 1;
+
+    } else if (conf->bridged_macs > room) {
+        return -1;
+    }
+
+    /* isolation (gateway mode) guards the peers from each other */
+    on = conf->isolation ? VPNWS_GUARD_DHCP | VPNWS_GUARD_RA | VPNWS_GUARD_IP
+                         : 0;
+    on = (on & ~set) | (guards & set);
+
+    conf->dhcp_guard = (on & VPNWS_GUARD_DHCP) ? 1 : 0;
+    conf->ra_guard = (on & VPNWS_GUARD_RA) ? 1 : 0;
+    conf->ip_guard = (on & VPNWS_GUARD_IP) ? 1 : 0;
+
+    return 0;
+}
+
+
+uint32_t
+vpnws_switch_tap_macs(const vpnws_switch_conf_t *conf, uint32_t peers,
+    uint32_t macs)
+{
+    uint32_t  room;
+
+    room = macs > peers ? macs - peers : 0;
+
+    return room > conf->bridge_macs ? room : conf->bridge_macs;
 }
 
 

@@ -273,8 +273,26 @@ size_t vpnws_switch_announce(const vpnws_port_state_t *src,
 
 const char *vpnws_drop_name(vpnws_drop_t reason);
 
+/* bridged_macs until vpnws_switch_conf_finish() derives it */
+#define VPNWS_BRIDGED_DEFAULT       UINT32_MAX
+
 /* the rules' defaults: max_frame, bridge_macs, mac_aging, floods on */
 void vpnws_switch_conf_default(vpnws_switch_conf_t *conf);
+
+/*
+ * What follows once every setting is read, in every host: bridged_macs
+ * left at VPNWS_BRIDGED_DEFAULT becomes macs - peers, so that every
+ * ordinary peer finds its entry (-1: one set larger leaves them too few);
+ * the guards follow isolation, but those in set (VPNWS_GUARD_*) are on
+ * when in guards and off when not.
+ */
+int vpnws_switch_conf_finish(vpnws_switch_conf_t *conf, uint32_t peers,
+    uint32_t macs, unsigned guards, unsigned set);
+
+/* a bridge tap's MAC limit when not set: what the peers leave of the
+ * table (the stations of the other hosts), bridge_macs at least */
+uint32_t vpnws_switch_tap_macs(const vpnws_switch_conf_t *conf,
+    uint32_t peers, uint32_t macs);
 
 /* the MAC table's size when not configured: 4 a peer, 4096 at least */
 uint32_t vpnws_switch_default_macs(uint32_t peers);

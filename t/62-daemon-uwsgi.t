@@ -20,14 +20,9 @@ use Time::HiRes qw(sleep time);
 
 use Daemon;
 use VpnwsTest;
-use VpnwsWS qw(eth_parse);
 
 Daemon::has_daemon();
-
-# the parser's robustness is best seen under ASan + UBSan
-$Daemon::BINARY = "$VpnwsTest::BUILD/asan/vpn-ws"
-    if !$ENV{TEST_VPNWS_DAEMON} && -x "$VpnwsTest::BUILD/asan/vpn-ws";
-note("daemon: $Daemon::BINARY");
+Daemon::prefer_asan();
 
 my $target = Daemon::Target->new();
 my $d = $target->daemon;
@@ -36,25 +31,7 @@ my $t = $target->t;
 my $A = '02:00:00:00:06:0a';
 my $B = '02:00:00:00:06:0b';
 
-my $a = $target->peer(mac => $A);
-my $b = $target->peer(mac => $B);
-
-my $n = 0;
-
-# the pair still switches both ways
-sub pair_ok {
-    my ($what) = @_;
-
-    $n++;
-    $a->send_eth($B, $A, 0x0800, "a to b $n");
-    $b->send_eth($A, $B, 0x0800, "b to a $n");
-
-    my @fb = eth_parse($b->recv_eth(3));
-    my @fa = eth_parse($a->recv_eth(3));
-
-    ok(($fb[3] // '') eq "a to b $n" && ($fa[3] // '') eq "b to a $n",
-       "$what: the peer pair still switches");
-}
+my $pair = $target->pair($A, $B);
 
 sub uwsgi { Daemon::uwsgi_packet(@_) }
 
@@ -75,14 +52,14 @@ sub refused_packet {
     my @l = $d->wait_log($re, 3, $before);
     ok(@l > $before, "$what: logged") or diag($d->log_text());
 
-    pair_ok($what);
+    $pair->ok($what);
 }
 
 my @upgrade = (HTTP_UPGRADE => 'websocket', HTTP_CONNECTION => 'Upgrade');
 my $ok_vars = [REQUEST_METHOD => 'GET', @upgrade, HTTP_SEC_WEBSOCKET_KEY =>
                'dGhlIHNhbXBsZSBub25jZQ=='];
 
-pair_ok('at start');
+$pair->ok('at start');
 
 
 ###############################################################################
@@ -163,7 +140,7 @@ refused_packet('unknown modifier1', uwsgi(5, @$ok_vars),
 
     is($closed, 300, '300 random packets: every connection ends');
     ok($d->alive, 'the daemon lives on');
-    pair_ok('after random packets');
+    $pair->ok('after random packets');
 }
 
 # slow-loris: a partial packet is closed after the request timeout, and
@@ -175,7 +152,7 @@ refused_packet('unknown modifier1', uwsgi(5, @$ok_vars),
     my @slow = map { $d->connect_raw() } 1 .. 5;
     syswrite($_, substr($full, 0, 7)) for @slow;
 
-    pair_ok('while slow-loris connections wait');
+    $pair->ok('while slow-loris connections wait');
 
     my $closed = 0;
     $closed += Daemon::wait_eof($_, 10) for @slow;
@@ -187,7 +164,7 @@ refused_packet('unknown modifier1', uwsgi(5, @$ok_vars),
     my @l = $d->wait_log(qr/no complete packet within/, 3, $before + 4);
     is(scalar(@l) - $before, 5, 'slow-loris: logged for each');
 
-    pair_ok('after the slow-loris');
+    $pair->ok('after the slow-loris');
 }
 
 
@@ -305,7 +282,7 @@ like($r, qr/\r\nSec-WebSocket-Version: 13\r\n/, '426 names version 13');
     close $s;
 }
 
-pair_ok('after the bad handshakes');
+$pair->ok('after the bad handshakes');
 
 
 ###############################################################################
@@ -395,10 +372,9 @@ close $s;
 like($raw, qr{^HTTP/1\.1 200 OK\r\n.*\r\n\r\n\{"status":"ok"}s,
      'admin straight from the socket');
 
-pair_ok('after the admin requests');
+$pair->ok('after the admin requests');
 
-$a->close(clean => 1);
-$b->close(clean => 1);
+$pair->close();
 
 $target->done();
 

@@ -24,13 +24,9 @@ use Time::HiRes qw(sleep time);
 
 use Daemon;
 use VpnwsTest;
-use VpnwsWS qw(eth_parse);
 
 Daemon::has_daemon();
-
-$Daemon::BINARY = "$VpnwsTest::BUILD/asan/vpn-ws"
-    if !$ENV{TEST_VPNWS_DAEMON} && -x "$VpnwsTest::BUILD/asan/vpn-ws";
-note("daemon: $Daemon::BINARY");
+Daemon::prefer_asan();
 
 my $target = Daemon::Target->new(args => [
     '--policy',
@@ -42,24 +38,7 @@ my $d = $target->daemon;
 my $A = '02:00:00:00:06:1a';
 my $B = '02:00:00:00:06:1b';
 
-my $a = $target->peer(mac => $A);
-my $b = $target->peer(mac => $B);
-
-my $n = 0;
-
-sub pair_ok {
-    my ($what) = @_;
-
-    $n++;
-    $a->send_eth($B, $A, 0x0800, "a to b $n");
-    $b->send_eth($A, $B, 0x0800, "b to a $n");
-
-    my @fb = eth_parse($b->recv_eth(3));
-    my @fa = eth_parse($a->recv_eth(3));
-
-    ok(($fb[3] // '') eq "a to b $n" && ($fa[3] // '') eq "b to a $n",
-       "$what: the peer pair still switches");
-}
+my $pair = $target->pair($A, $B);
 
 my $KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -144,7 +123,7 @@ is(peer_of('02:00:00:00:06:02')->{REMOTE_USER} // '', '',
    'X_Remote_User is not X-Remote-User: no REMOTE_USER');
 close $s;
 
-pair_ok('two HTTP peers came and went');
+$pair->ok('two HTTP peers came and went');
 
 # rights too come only from trusted headers (--policy: bridge if granted)
 for my $c ([ 'no grant', {}, 403 ],
@@ -200,7 +179,7 @@ for my $c (@bad) {
         or diag($d->log_text());
 }
 
-pair_ok('after the malformed heads');
+$pair->ok('after the malformed heads');
 
 # VPNWS_ADMIN: the admin interface on modifier1 0 (Apache: SetEnv)
 $s = $d->connect_raw();
@@ -230,7 +209,7 @@ syswrite($s, Daemon::uwsgi_packet(0, REQUEST_METHOD => 'GET',
 like($h, qr{^HTTP/1\.1 101 }, 'VPNWS_ADMIN off: a websocket');
 close $s;
 
-pair_ok('at the end');
+$pair->ok('at the end');
 
 $target->done();
 

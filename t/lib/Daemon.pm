@@ -32,6 +32,15 @@ sub has_daemon {
 }
 
 
+# the daemon built with ASan + UBSan when there is one (a parser's
+# robustness is best seen there), unless TEST_VPNWS_DAEMON names another
+sub prefer_asan {
+    $BINARY = "$VpnwsTest::BUILD/asan/vpn-ws"
+        if !$ENV{TEST_VPNWS_DAEMON} && -x "$VpnwsTest::BUILD/asan/vpn-ws";
+    Test::More::note("daemon: $BINARY");
+}
+
+
 # Daemon->start($t, args => [...], socket => path, log => path,
 #               wrap => [command before the binary, e.g. a shell])
 sub start {
@@ -453,6 +462,15 @@ sub wait_log {
 }
 
 
+# two peers switching to each other while a test throws bad input at the
+# daemon: $pair->ok($what) checks that they still do, both ways
+sub pair {
+    my ($self, $mac_a, $mac_b) = @_;
+
+    return Daemon::Pair->new($self, $mac_a, $mac_b);
+}
+
+
 # stop both; the "no alerts" tests of nginx; the daemon's exit status
 sub done {
     my ($self) = @_;
@@ -467,6 +485,54 @@ sub done {
         or Test::More::diag(join "\n", @bad);
 
     $self->{t}->done(no_done_testing => 1);
+}
+
+
+
+package Daemon::Pair;
+
+use strict;
+use warnings;
+
+use Test::More ();
+
+use VpnwsWS qw(eth_parse);
+
+
+sub new {
+    my ($class, $target, $mac_a, $mac_b) = @_;
+
+    return bless {
+        macs => [$mac_a, $mac_b],
+        ws => [$target->peer(mac => $mac_a), $target->peer(mac => $mac_b)],
+        n => 0,
+    }, $class;
+}
+
+
+sub ok {
+    my ($self, $what) = @_;
+
+    my ($A, $B) = @{$self->{macs}};
+    my ($a, $b) = @{$self->{ws}};
+    my $n = ++$self->{n};
+
+    $a->send_eth($B, $A, 0x0800, "a to b $n");
+    $b->send_eth($A, $B, 0x0800, "b to a $n");
+
+    my @fb = eth_parse($b->recv_eth(3));
+    my @fa = eth_parse($a->recv_eth(3));
+
+    return Test::More::ok(($fb[3] // '') eq "a to b $n"
+                          && ($fa[3] // '') eq "b to a $n",
+                          "$what: the peer pair still switches");
+}
+
+
+sub close {
+    my ($self) = @_;
+
+    $_->close(clean => 1) for @{$self->{ws}};
 }
 
 

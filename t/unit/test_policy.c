@@ -9,7 +9,7 @@
 
 #include "tap.h"
 #include "vpnws_policy.h"
-#include "vpnws_switch.h"
+#include "switch.h"
 
 
 #define nelem(a)  (sizeof(a) / sizeof((a)[0]))
@@ -681,55 +681,6 @@ test_policy(void)
 /* the rules in the switch */
 
 
-typedef struct {
-    vpnws_switch_conf_t    conf;
-    vpnws_mactab_t         tab;
-    void                  *mem;
-    vpnws_switch_ctx_t     ctx;
-} sw_t;
-
-
-static void
-sw_init(sw_t *s, uint32_t capacity)
-{
-    memset(s, 0, sizeof(sw_t));
-
-    s->conf.max_frame = 1514;
-    s->conf.bridge_macs = 1000;
-    s->conf.mac_aging = 300;
-    s->conf.broadcast = 1;
-    s->conf.multicast = 1;
-
-    s->mem = calloc(1, vpnws_mactab_size(capacity));
-    vpnws_mactab_init(&s->tab, s->mem, capacity, 0x5eed);
-    vpnws_switch_ctx_init(&s->ctx, &s->conf, &s->tab, 1000);
-    s->ctx.gen = 1;
-    s->ctx.msec = 1000000;
-}
-
-
-static void
-port(vpnws_port_state_t *p, uint32_t id, uint16_t flags)
-{
-    memset(p, 0, sizeof(vpnws_port_state_t));
-    p->port.id = id;
-    p->port.slot = id;
-    p->port.flags = flags;
-}
-
-
-static void
-mkmac(uint8_t *m, uint32_t n)
-{
-    m[0] = 0x02;
-    m[1] = 0x42;
-    m[2] = (uint8_t) (n >> 24);
-    m[3] = (uint8_t) (n >> 16);
-    m[4] = (uint8_t) (n >> 8);
-    m[5] = (uint8_t) n;
-}
-
-
 static vpnws_decision_t
 sw_frame(sw_t *s, vpnws_port_state_t *p, frame_t *f)
 {
@@ -765,11 +716,11 @@ test_switch_bridged_cap(void)
     vpnws_port_state_t  b1, b2, peer;
 
     /* macs=64 peers=16: bridges may hold 48 */
-    sw_init(&s, 64);
+    sw_init(&s, 64, 1000);
     s.conf.bridged_macs = 48;
     s.ctx.bridges = 2;
-    port(&b1, 1, VPNWS_PORT_BRIDGE);
-    port(&b2, 2, VPNWS_PORT_BRIDGE);
+    port_init(&b1, 1, VPNWS_PORT_BRIDGE);
+    port_init(&b2, 2, VPNWS_PORT_BRIDGE);
 
     learned = 0;
     full = 0;
@@ -787,7 +738,7 @@ test_switch_bridged_cap(void)
     is_int(s.tab.learned, 48, "the table counts 48 learned entries");
 
     for (i = 0; i < 16; i++) {
-        port(&peer, 100 + i, 0);
+        port_init(&peer, 100 + i, 0);
         mkmac(m, 1000 + i);
         d = sw_from(&s, &peer, m, BCAST);
         ok(d.action == VPNWS_FWD_FLOOD, "ordinary peer %u finds a slot", i);
@@ -809,7 +760,7 @@ test_switch_bridged_cap(void)
     vpnws_switch_port_gone(&s.ctx, &b1);
     is_int(s.tab.learned, 0, "a bridge that left takes its count along");
 
-    free(s.mem);
+    sw_free(&s);
 }
 
 
@@ -822,22 +773,22 @@ test_switch_pinned(void)
     vpnws_decision_t    d;
     vpnws_port_state_t  tap, free_peer, pinned, pinned2, plain;
 
-    sw_init(&s, 64);
+    sw_init(&s, 64, 1000);
     s.ctx.bridges = 1;
-    port(&tap, 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
+    port_init(&tap, 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
 
     /* the gateway's MAC is learned behind the tap */
     d = sw_from(&s, &tap, OTHER, BCAST);
     ok(d.action == VPNWS_FWD_FLOOD, "the tap learns the gateway's MAC");
 
-    port(&plain, 2, 0);
+    port_init(&plain, 2, 0);
     ok(vpnws_switch_claim(&s.ctx, &plain, OTHER) == -1,
        "an ordinary peer cannot claim a MAC learned behind the tap");
     d = sw_from(&s, &plain, OTHER, BCAST);
     ok(d.action == VPNWS_FWD_DROP && d.reason == VPNWS_DROP_MAC_TAKEN,
        "nor send from it");
 
-    port(&pinned, 3, 0);
+    port_init(&pinned, 3, 0);
     pinned.pinned = 1;
     rc = vpnws_switch_claim_pinned(&s.ctx, &pinned, OTHER, &gone);
     ok(rc == 0, "a peer given that MAC by the server takes it");
@@ -848,21 +799,21 @@ test_switch_pinned(void)
     is_int(s.tab.learned, 0, "the learned count follows");
 
     /* a free choice holds against free choices, not against a pin */
-    port(&free_peer, 4, 0);
+    port_init(&free_peer, 4, 0);
     ok(vpnws_switch_claim(&s.ctx, &free_peer, PEER) == 0,
        "a free choice claims a MAC");
-    port(&plain, 5, 0);
+    port_init(&plain, 5, 0);
     ok(vpnws_switch_claim(&s.ctx, &plain, PEER) == -1,
        "another free choice cannot take it");
 
-    port(&pinned2, 6, 0);
+    port_init(&pinned2, 6, 0);
     pinned2.pinned = 1;
     memset(&gone, 0, sizeof(gone));
     rc = vpnws_switch_claim_pinned(&s.ctx, &pinned2, PEER, &gone);
     ok(rc == 1 && gone.id == 4,
        "a pinned peer takes its MAC from a free choice, which must go");
 
-    port(&plain, 7, 0);
+    port_init(&plain, 7, 0);
     plain.pinned = 1;
     ok(vpnws_switch_claim_pinned(&s.ctx, &plain, PEER, NULL) == -1,
        "a second pin of the same MAC gets -1 while the first lives");
@@ -872,7 +823,7 @@ test_switch_pinned(void)
        && vpnws_mactab_find(&s.tab, PEER)->port.id == 6,
        "the displaced port leaving keeps the pinned owner");
 
-    free(s.mem);
+    sw_free(&s);
 }
 
 
@@ -887,14 +838,14 @@ test_switch_guards(void)
     vpnws_decision_t    d;
     vpnws_port_state_t  peer, bridge;
 
-    sw_init(&s, 64);
+    sw_init(&s, 64, 1000);
     s.conf.isolation = 1;
     s.conf.dhcp_guard = 1;
     s.conf.ra_guard = 1;
     s.conf.ip_guard = 1;
     s.ctx.bridges = 1;
-    port(&peer, 1, 0);
-    port(&bridge, 2, VPNWS_PORT_BRIDGE);
+    port_init(&peer, 1, 0);
+    port_init(&bridge, 2, VPNWS_PORT_BRIDGE);
 
     ip4(&f, IP_A, 17, 67, 68, 0, 0);
     d = sw_frame(&s, &peer, &f);
@@ -967,7 +918,7 @@ test_switch_guards(void)
            vpnws_drop_name(i));
     }
 
-    free(s.mem);
+    sw_free(&s);
 }
 
 

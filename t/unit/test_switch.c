@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "tap.h"
-#include "vpnws_switch.h"
+#include "switch.h"
 
 
 #define nelem(a)  (sizeof(a) / sizeof((a)[0]))
@@ -50,18 +50,6 @@ static const uint8_t  STP[6] = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x00 };
 static const uint8_t  ODD[6] = { 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 
-static void
-mkmac(uint8_t *m, uint32_t n)
-{
-    m[0] = 0x02;
-    m[1] = 0x42;
-    m[2] = (uint8_t) (n >> 24);
-    m[3] = (uint8_t) (n >> 16);
-    m[4] = (uint8_t) (n >> 8);
-    m[5] = (uint8_t) n;
-}
-
-
 static size_t
 mkframe(uint8_t *buf, const uint8_t *dst, const uint8_t *src)
 {
@@ -79,48 +67,6 @@ mkframe(uint8_t *buf, const uint8_t *dst, const uint8_t *src)
 /* a switch */
 
 
-typedef struct {
-    vpnws_switch_conf_t    conf;
-    vpnws_mactab_t         tab;
-    void                  *mem;
-    vpnws_switch_ctx_t     ctx;
-    vpnws_switch_cache_t   cache;
-    /* lock discipline: every table change happens under the lock */
-    int                    depth;
-    uint64_t               version;
-    int                    lock_errors;
-    int                    locks;
-} sw_t;
-
-
-static void
-sw_lock(void *data)
-{
-    sw_t  *s = data;
-
-    if (s->depth != 0 || s->tab.version != s->version) {
-        s->lock_errors++;
-    }
-
-    s->depth++;
-    s->locks++;
-}
-
-
-static void
-sw_unlock(void *data)
-{
-    sw_t  *s = data;
-
-    if (s->depth != 1) {
-        s->lock_errors++;
-    }
-
-    s->depth--;
-    s->version = s->tab.version;
-}
-
-
 static int32_t  dead_owner = -1;
 
 static int
@@ -130,53 +76,13 @@ alive_cb(const vpnws_mac_entry_t *e)
 }
 
 
-static void
-sw_init(sw_t *s, uint32_t capacity)
-{
-    memset(s, 0, sizeof(sw_t));
-
-    s->conf.max_frame = 1514;
-    s->conf.bridge_macs = 8;
-    s->conf.mac_aging = 300;
-    s->conf.broadcast = 1;
-    s->conf.multicast = 1;
-    s->conf.isolation = 0;
-
-    s->mem = calloc(1, vpnws_mactab_size(capacity));
-    vpnws_mactab_init(&s->tab, s->mem, capacity, 0x5eed);
-
-    s->ctx.conf = &s->conf;
-    s->ctx.table = &s->tab;
-    s->ctx.now = 1000;
-    s->ctx.gen = 1;
-    s->ctx.owner = 100;
-    s->ctx.bridges = 0;
-    s->ctx.alive = NULL;
-    s->ctx.lock = sw_lock;
-    s->ctx.unlock = sw_unlock;
-    s->ctx.lock_data = s;
-    s->ctx.cache = NULL;
-}
-
-
 static int  total_lock_errors;
 
 static void
-sw_free(sw_t *s)
+sw_done(sw_t *s)
 {
     total_lock_errors += s->lock_errors;
-    free(s->mem);
-}
-
-
-static void
-port_init(vpnws_port_state_t *p, uint32_t id, uint16_t flags)
-{
-    memset(p, 0, sizeof(vpnws_port_state_t));
-    p->port.id = id;
-    p->port.slot = id + 1000;
-    p->port.worker = (uint16_t) (id % 4);
-    p->port.flags = flags;
+    sw_free(s);
 }
 
 
@@ -496,7 +402,7 @@ run_rules(const char *title, const rule_case_t *cases, size_t n,
     diag("%s%s", title, cache == 1 ? ", with a destination cache"
                         : cache == 2 ? ", without a lock" : "");
 
-    sw_init(&s, 64);
+    sw_init(&s, 64, 8);
 
     if (cache == 1) {
         s.ctx.cache = &s.cache;
@@ -550,7 +456,7 @@ run_rules(const char *title, const rule_case_t *cases, size_t n,
     ok(table_sane(&s.tab), "%s: table consistent", title);
     is_int(s.lock_errors, 0, "%s: table changed only under the lock, lock"
            " released", title);
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -671,7 +577,7 @@ test_silent(void)
     is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_FLOOD, &r.port), 1,
            "a ready peer hears floods at once");
 
-    sw_init(&s, 16);
+    sw_init(&s, 16, 8);
 
     /* any frame, even one that is dropped, says the peer's tap is up */
     sw_send(&s, &o, BCAST, BCAST, &d);
@@ -683,7 +589,7 @@ test_silent(void)
     is_int(vpnws_switch_to(&conf, &a.port, VPNWS_FWD_BRIDGES, &b.port), 1,
            "so does a bridge");
 
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -700,7 +606,7 @@ test_first_mac(void)
     vpnws_mac_entry_t   *e;
     uint8_t              buf[60];
 
-    sw_init(&s, 16);
+    sw_init(&s, 16, 8);
     port_init(&p, 5, 0);
 
     /* drops before the first valid source MAC do not claim anything */
@@ -736,7 +642,7 @@ test_first_mac(void)
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_SPOOFED,
                 "q owns B now; A is spoofing");
 
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -748,7 +654,7 @@ test_claim(void)
     vpnws_port_state_t   p, q, r, b;
     vpnws_mac_entry_t   *e;
 
-    sw_init(&s, 2);
+    sw_init(&s, 2, 8);
     port_init(&p, 1, 0);
     port_init(&q, 2, 0);
     port_init(&r, 3, 0);
@@ -784,10 +690,10 @@ test_claim(void)
     sw_send(&s, &r, MAC_B, MAC_A, &d);
     ok(d.action == VPNWS_FWD_UNICAST && d.dst.id == 2 && d.learned
        && r.has_mac, "then another port takes A by sending");
-    sw_free(&s);
+    sw_done(&s);
 
     /* alive(): a dead owner's MAC is taken over */
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     s.ctx.alive = alive_cb;
     port_init(&p, 1, 0);
     port_init(&q, 2, 0);
@@ -824,7 +730,7 @@ test_claim(void)
        && vpnws_mactab_find(&s.tab, MAC_C)->port.id == 4,
        "a frame takes a dead owner's MAC over");
     dead_owner = -1;
-    sw_free(&s);
+    sw_done(&s);
 
     /*
      * A MAC live behind a bridge or the tap (the LAN's gateway) is owned
@@ -832,7 +738,7 @@ test_claim(void)
      * traffic meant for the gateway, and in isolation mode cut every peer
      * off from it (the gateway's own frames drop as mac_taken).
      */
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     s.conf.isolation = 1;
     s.ctx.bridges = 1;
     port_init(&b, 9, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
@@ -854,10 +760,10 @@ test_claim(void)
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_MAC_TAKEN,
                 "a peer's first frame from the gateway's MAC: mac_taken");
     ok(!p.has_mac, "and the peer owns nothing");
-    sw_free(&s);
+    sw_done(&s);
 
     /* aged out behind a bridge: the station may have moved to a peer */
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
     port_init(&p, 1, 0);
     sw_send(&s, &b, BCAST, MAC_C, &d);
@@ -870,7 +776,7 @@ test_claim(void)
     sw_send(&s, &b, BCAST, MAC_C, &d);
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_MAC_TAKEN,
                 "the bridge cannot learn it back");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -882,7 +788,7 @@ test_generations(void)
     vpnws_port_state_t   p, q, r, b;
     vpnws_mac_entry_t   *e;
 
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     port_init(&p, 1, 0);
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
     s.ctx.bridges = 1;
@@ -934,7 +840,7 @@ test_generations(void)
     e = vpnws_mactab_find(&s.tab, MAC_C);
     ok(e && e->port.id == 4 && e->gen == 2, "C now gen 2, port 4");
     ok(table_sane(&s.tab), "table consistent");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -948,7 +854,7 @@ test_bridge_learning(void)
     vpnws_port_state_t   b, b2, p;
     vpnws_mac_entry_t   *e;
 
-    sw_init(&s, 64);
+    sw_init(&s, 64, 8);
     s.conf.bridge_macs = 4;
     s.conf.mac_aging = 10;
     s.ctx.bridges = 2;
@@ -1071,19 +977,19 @@ test_bridge_learning(void)
        && vpnws_mactab_find(&s.tab, MAC_A) != NULL,
        "the moved station and the peer stay");
     ok(table_sane(&s.tab), "table consistent");
-    sw_free(&s);
+    sw_done(&s);
 
     /* bridge_macs 0: a bridge learns nothing, forwards nothing */
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     s.conf.bridge_macs = 0;
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
     sw_send(&s, &b, BCAST, MAC_C, &d);
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_BRIDGE_LIMIT,
                 "bridge_macs 0");
-    sw_free(&s);
+    sw_done(&s);
 
     /* a bridge and a full table */
-    sw_init(&s, 2);
+    sw_init(&s, 2, 8);
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
     sw_send(&s, &b, BCAST, MAC_C, &d);
     sw_send(&s, &b, BCAST, MAC_D, &d);
@@ -1091,7 +997,7 @@ test_bridge_learning(void)
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_TABLE_FULL,
                 "bridge learning into a full table");
     is_int(b.nmacs, 2, "nmacs not counted for the refused MAC");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1110,7 +1016,7 @@ test_table_full_of_expired(void)
     vpnws_decision_t     d;
     vpnws_port_state_t   b, b2, p;
 
-    sw_init(&s, 4);
+    sw_init(&s, 4, 8);
     s.conf.bridge_macs = 4;
     s.conf.mac_aging = 10;
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
@@ -1134,7 +1040,7 @@ test_table_full_of_expired(void)
     ok(d.action == VPNWS_FWD_FLOOD && d.learned,
        "and another bridge can learn one");
     ok(table_sane(&s.tab), "table consistent");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1156,7 +1062,7 @@ test_full_table_cost(void)
     vpnws_port_state_t   p;
 
     cap = 200000;
-    sw_init(&s, cap);
+    sw_init(&s, cap, 8);
 
     for (i = 0; i < cap; i++) {
         port_init(&p, i + 1, 0);
@@ -1183,7 +1089,7 @@ test_full_table_cost(void)
                 "a bridge learning into the full table");
     ok(t < 0.2, "2000 such frames in one second cost %.3f s of CPU (< 0.2:"
        " no table sweep per frame)", t);
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1197,7 +1103,7 @@ test_expire(void)
     vpnws_port_state_t   b, p;
     vpnws_mac_entry_t   *e;
 
-    sw_init(&s, 16);
+    sw_init(&s, 16, 8);
     s.conf.mac_aging = 10;
     port_init(&b, 9, VPNWS_PORT_BRIDGE);
     port_init(&p, 1, 0);
@@ -1241,7 +1147,7 @@ test_expire(void)
            "learned at 2^32-2, now 5 (wrapped, 7 s): not aged");
     s.ctx.now = 9;
     is_int(vpnws_switch_expire(&s.ctx), 1, "now 9 (11 s): aged");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1252,7 +1158,7 @@ test_port_gone(void)
     vpnws_decision_t     d;
     vpnws_port_state_t   p, q, b;
 
-    sw_init(&s, 8);
+    sw_init(&s, 8, 8);
     port_init(&p, 1, 0);
     port_init(&q, 2, 0);
     port_init(&b, 3, VPNWS_PORT_BRIDGE);
@@ -1280,7 +1186,7 @@ test_port_gone(void)
     ok(s.tab.count == 1 && vpnws_mactab_find(&s.tab, MAC_B) != NULL,
        "bridge gone: its MACs left, B stays");
     ok(table_sane(&s.tab), "table consistent");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1292,7 +1198,7 @@ test_cache(void)
     vpnws_decision_t     d;
     vpnws_port_state_t   p, q, r, b, b2;
 
-    sw_init(&s, 16);
+    sw_init(&s, 16, 8);
     s.ctx.cache = &s.cache;
     port_init(&p, 1, 0);
     port_init(&q, 2, 0);
@@ -1359,7 +1265,7 @@ test_cache(void)
     dead_owner = -1;
 
     is_int(s.lock_errors, 0, "cache: lock discipline");
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1815,7 +1721,7 @@ test_mobility(void)
     vpnws_port_state_t   tap, local, thief, owner, br;
     vpnws_mac_entry_t   *e;
 
-    sw_init(&s, 16);
+    sw_init(&s, 16, 8);
     s.ctx.bridges = 1;
     port_init(&tap, 1, VPNWS_PORT_BRIDGE | VPNWS_PORT_TAP);
     port_init(&local, 2, 0);
@@ -1909,7 +1815,7 @@ test_mobility(void)
     decision_is(&d, VPNWS_FWD_DROP, VPNWS_DROP_BRIDGE_LIMIT,
                 "mobility: then BRIDGE_LIMIT");
 
-    sw_free(&s);
+    sw_done(&s);
 }
 
 
@@ -1924,8 +1830,50 @@ test_conf_default(void)
 
     ok(conf.max_frame == 65664 && conf.bridge_macs == 256
        && conf.mac_aging == 300 && conf.broadcast && conf.multicast
-       && !conf.isolation && conf.bridged_macs == 0,
+       && !conf.isolation && conf.bridged_macs == VPNWS_BRIDGED_DEFAULT,
        "conf_default: 64k super-frames, 256 bridge MACs, 300 s aging, floods on");
+
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, 0, 0) == 0
+       && conf.bridged_macs == 3072
+       && !conf.dhcp_guard && !conf.ra_guard && !conf.ip_guard,
+       "conf_finish: bridges share macs - peers; no isolation, no guards");
+
+    vpnws_switch_conf_default(&conf);
+    ok(vpnws_switch_conf_finish(&conf, 100, 100, 0, 0) == 0
+       && conf.bridged_macs == 1, "conf_finish: macs = peers leaves 1");
+
+    vpnws_switch_conf_default(&conf);
+    conf.bridged_macs = 3073;
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, 0, 0) == -1,
+       "conf_finish: bridged_macs over macs - peers refused");
+
+    vpnws_switch_conf_default(&conf);
+    conf.bridged_macs = 0;
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, 0, 0) == 0
+       && conf.bridged_macs == 0, "conf_finish: bridged_macs 0 stays: no cap");
+
+    vpnws_switch_conf_default(&conf);
+    conf.isolation = 1;
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, 0, 0) == 0
+       && conf.dhcp_guard && conf.ra_guard && conf.ip_guard,
+       "conf_finish: isolation turns every guard on");
+
+    vpnws_switch_conf_default(&conf);
+    conf.isolation = 1;
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, 0, VPNWS_GUARD_IP) == 0
+       && conf.dhcp_guard && conf.ra_guard && !conf.ip_guard,
+       "conf_finish: a guard set off stays off under isolation");
+
+    vpnws_switch_conf_default(&conf);
+    ok(vpnws_switch_conf_finish(&conf, 1024, 4096, VPNWS_GUARD_RA,
+                                VPNWS_GUARD_RA | VPNWS_GUARD_DHCP) == 0
+       && !conf.dhcp_guard && conf.ra_guard && !conf.ip_guard,
+       "conf_finish: a guard set on without isolation is on, the rest off");
+
+    ok(vpnws_switch_tap_macs(&conf, 1024, 4096) == 3072
+       && vpnws_switch_tap_macs(&conf, 4000, 4096) == 256
+       && vpnws_switch_tap_macs(&conf, 4096, 4096) == 256,
+       "tap_macs: what the peers leave, bridge_macs at least");
     ok(vpnws_switch_default_macs(1024) == 4096
        && vpnws_switch_default_macs(4) == 4096
        && vpnws_switch_default_macs(10000) == 40000
