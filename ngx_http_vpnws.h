@@ -30,7 +30,6 @@
 /* the core's vpnws_log_level_t as nginx's: ERR, WARN, NOTICE, INFO */
 #define ngx_http_vpnws_log_level(l)  (NGX_LOG_ERR + (ngx_uint_t) (l))
 #define NGX_HTTP_VPNWS_ADDR_LEN     NGX_SOCKADDR_STRLEN
-#define NGX_HTTP_VPNWS_READ_ROUNDS  8       /* reads per event: fairness */
 #define NGX_HTTP_VPNWS_TAP_WORKER   0xffff  /* the tap: a port of every worker */
 
 

@@ -12,9 +12,6 @@
 #include "ngx_http_vpnws.h"
 
 
-#define NGX_HTTP_VPNWS_CLOSE_WAIT   2000    /* ms to flush a Close frame */
-
-
 static void ngx_http_vpnws_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_vpnws_pause(ngx_http_vpnws_peer_t *p);
 static void ngx_http_vpnws_resume(ngx_event_t *ev);
@@ -294,7 +291,7 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
         return;
     }
 
-    for (rounds = 0; rounds < NGX_HTTP_VPNWS_READ_ROUNDS; rounds++) {
+    for (rounds = 0; rounds < VPNWS_PORT_READ_ROUNDS; rounds++) {
 
         buf = vpnws_port_rbuf(&p->io, ngx_current_msec, &room);
 
@@ -331,7 +328,7 @@ ngx_http_vpnws_read_handler(ngx_event_t *rev)
     if (vpnws_limit_on(&p->state.limit) && ngx_http_vpnws_pause(p)) {
         /* its TCP backs off while nothing is read */
 
-    } else if (rounds == NGX_HTTP_VPNWS_READ_ROUNDS && rev->ready) {
+    } else if (rounds == VPNWS_PORT_READ_ROUNDS && rev->ready) {
         /*
          * let other peers run before reading more: in the next cycle, or
          * the posted events never end under load and the worker never
@@ -499,7 +496,7 @@ ngx_http_vpnws_close(ngx_http_vpnws_peer_t *p, uint16_t code,
         ngx_del_timer(p->connection->read);
     }
 
-    ngx_add_timer(p->connection->write, NGX_HTTP_VPNWS_CLOSE_WAIT);
+    ngx_add_timer(p->connection->write, VPNWS_PORT_CLOSE_WAIT);
     ngx_post_event(p->connection->write, &ngx_posted_events);
 }
 

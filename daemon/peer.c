@@ -312,7 +312,7 @@ vpnwsd_peer_read(vpnwsd_conn_t *c)
     uint8_t   *buf;
     uint32_t   rounds;
 
-    for (rounds = 0; rounds < VPNWSD_READ_ROUNDS; rounds++) {
+    for (rounds = 0; rounds < VPNWS_PORT_READ_ROUNDS; rounds++) {
 
         if (c->io.closing || c->dead) {
             return;
@@ -623,7 +623,7 @@ vpnwsd_peer_close(vpnwsd_conn_t *c, uint16_t code, const char *reason)
     }
 
     /* stop reading; the flush ends the connection when the queue is out */
-    c->deadline = vpnwsd.now + VPNWSD_CLOSE_WAIT;
+    c->deadline = vpnwsd.now + VPNWS_PORT_CLOSE_WAIT;
 
     (void) vpnwsd_conn_events(c, EPOLLOUT);
 }

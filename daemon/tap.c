@@ -91,7 +91,7 @@ vpnwsd_tap_read(vpnwsd_conn_t *c)
     ssize_t   n;
     uint32_t  rounds;
 
-    for (rounds = 0; rounds < VPNWSD_READ_ROUNDS * 8; rounds++) {
+    for (rounds = 0; rounds < VPNWS_PORT_READ_ROUNDS * 8; rounds++) {
 
         n = read(c->fd, vpnwsd.host.rbuf, vpnwsd.host.rbuf_size);
 

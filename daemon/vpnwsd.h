@@ -48,8 +48,6 @@
 
 #define VPNWSD_UWSGI_MAX        16384   /* largest request packet accepted */
 #define VPNWSD_REQUEST_TIMEOUT  5000    /* ms to send the whole packet */
-#define VPNWSD_CLOSE_WAIT       2000    /* ms to flush a Close frame */
-#define VPNWSD_READ_ROUNDS      8       /* reads per event: fairness */
 #define VPNWSD_ADDR_LEN         64
 #define VPNWSD_EVENTS           256
 #define VPNWSD_TRUST_MAX        16      /* --trust-header options */

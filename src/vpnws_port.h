@@ -25,6 +25,8 @@
 
 
 #define VPNWS_BUFS_KEEP         32      /* spares kept at least, per kind */
+#define VPNWS_PORT_READ_ROUNDS  8       /* reads per event: fairness */
+#define VPNWS_PORT_CLOSE_WAIT   2000    /* ms a Close frame may take */
 
 /* vpnws_port_consume(), vpnws_port_flush() */
 #define VPNWS_PORT_OK           0
