@@ -112,12 +112,19 @@ vpnws_commit(vpnws_client_t *cl, uint8_t *data, size_t len)
 
 /*
  * Where a tap frame is read so that it needs no copy: past the end of the
- * output, behind room for the header of a 126..65535-byte message.
+ * output, behind room for the header of a 126..65535-byte message; NULL
+ * when that room would cost moving much unsent output (a congested socket:
+ * cl->frame and a copy of the frame are cheaper then).
  */
 uint8_t *
 vpnws_tap_place(vpnws_client_t *cl)
 {
     if (VPNWS_OUT_SIZE - cl->out_end < VPNWS_CLIENT_FRAME + VPNWS_WS_MAX_HLEN) {
+
+        if (cl->out_end - cl->out_pos > VPNWS_TAP_PLACE_MOVE) {
+            return NULL;
+        }
+
         /* vpnws_tap_room() said the room is there, at the front */
         memmove(cl->out, cl->out + cl->out_pos, cl->out_end - cl->out_pos);
         cl->out_end -= cl->out_pos;
@@ -345,7 +352,11 @@ vpnws_tap_read(vpnws_client_t *cl, char *err, size_t errlen)
     for (i = 0; i < VPNWS_TAP_BATCH && vpnws_tap_room(cl); i++) {
 
         /* frames that go as they are are read where they are sent from */
-        p = (!cl->tap_vnet || cl->offload) ? vpnws_tap_place(cl) : cl->frame;
+        p = (!cl->tap_vnet || cl->offload) ? vpnws_tap_place(cl) : NULL;
+
+        if (p == NULL) {
+            p = cl->frame;
+        }
 
         n = read(cl->tap, p, VPNWS_CLIENT_FRAME);
 

@@ -68,6 +68,7 @@
 /* room a super-frame cut here takes beyond its size: ~45 more headers */
 #define VPNWS_SEG_SLACK         8192
 #define VPNWS_TAP_PLACE_HLEN    8           /* 2 + 2 (length) + 4 (mask) */
+#define VPNWS_TAP_PLACE_MOVE    4096        /* unsent bytes moved for it */
 
 
 typedef struct {
