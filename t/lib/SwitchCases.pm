@@ -885,6 +885,19 @@ sub policy {
     ok($n >= 60 && $n <= 100, "policy: 300 KB at once to a 200k peer: "
        . "$n frames arrive (64k of burst and what the rate adds)");
     dropped('policy: toward a limited peer', rate_limit => 300 - $n);
+
+    # a flood polices the same (the module once wrote a flooded frame to
+    # every plain peer at once, past its rate)
+    sleep(0.5);
+    reset_drops();
+    $br->send_eth($BC, $G, 0x88b5, 'b' x 1000) for 1 .. 300;
+    my $all = VpnwsWS->collect([$lim, $a, $p], quiet => 0.5, timeout => 5);
+    $n = scalar @{$all->[0]};
+    ok($n >= 60 && $n <= 130, "policy: a flood of 300 KB: $n frames reach "
+       . "the 200k peer");
+    ok(@{$all->[1]} == 300 && @{$all->[2]} == 300,
+       'policy: every frame the others');
+    dropped('policy: a flood toward a limited peer', rate_limit => 300 - $n);
     $lim->close(clean => 1);
 
     # two peers per user
