@@ -15,6 +15,7 @@
 
 
 #include "fuzz.h"
+#include "port_wire.h"
 #include "vpnws_port.h"
 
 
@@ -28,9 +29,7 @@ typedef struct {
     unsigned            flags;
     uint64_t            hash;
     uint32_t            nmsgs;
-    uint8_t            *wire;
-    size_t              wire_len;
-    size_t              wire_room;
+    port_wire_t         wire;
 } fuzz_peer_t;
 
 
@@ -62,19 +61,8 @@ on_message(void *io, uint8_t *data, size_t len)
 static ssize_t
 on_send(vpnws_port_io_t *io, const uint8_t *buf, size_t len)
 {
-    fuzz_peer_t  *p;
-
-    p = vpnws_port_data(io, fuzz_peer_t, io);
-
-    if (len > p->wire_room) {
-        len = p->wire_room;
-    }
-
-    memcpy(p->wire + p->wire_len, buf, len);
-    p->wire_len += len;
-    p->wire_room -= len;
-
-    return (ssize_t) len;
+    return port_wire_send(&vpnws_port_data(io, fuzz_peer_t, io)->wire, buf,
+                          len);
 }
 
 
@@ -122,8 +110,8 @@ peer_init(fuzz_peer_t *p, uint64_t max, unsigned flags, size_t wire)
     memset(p, 0, sizeof(fuzz_peer_t));
 
     p->flags = flags;
-    p->wire = malloc(wire ? wire : 1);
-    p->wire_room = wire;
+    p->wire.buf = malloc(wire ? wire : 1);
+    p->wire.room = wire;
 
     vpnws_port_init(&p->io, &host, &bufs, &p->state, &p->stats, max);
 }
@@ -196,9 +184,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc2 = vpnws_port_consume(&many.io, step);
         check_rest(&many);
 
-        many.wire_room = (seed >> 8) % 64;
+        many.wire.room = (seed >> 8) % 64;
         (void) vpnws_port_flush(&many.io);
-        many.wire_room = wire - many.wire_len;
+        many.wire.room = wire - many.wire.len;
     }
 
     fuzz_assert(vpnws_port_flush(&many.io) == VPNWS_PORT_OK);
@@ -206,8 +194,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the pieces end where the whole did, after the same messages */
     fuzz_assert(rc1 == rc2);
     fuzz_assert(one.hash == many.hash && one.nmsgs == many.nmsgs);
-    fuzz_assert(one.wire_len == many.wire_len
-                && memcmp(one.wire, many.wire, one.wire_len) == 0);
+    fuzz_assert(one.wire.len == many.wire.len
+                && memcmp(one.wire.buf, many.wire.buf, one.wire.len) == 0);
 
     if (rc1 == VPNWS_PORT_OK) {
         fuzz_assert(one.stats.rx == in.n && many.stats.rx == in.n);
@@ -225,8 +213,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vpnws_port_bufs_free(&bufs, &ops);
     fuzz_assert(live == 0);
 
-    free(one.wire);
-    free(many.wire);
+    free(one.wire.buf);
+    free(many.wire.buf);
 
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "tap.h"
 #include "vpnws_port.h"
+#include "../../fuzz/port_wire.h"
 
 
 #define nelem(a)  (sizeof(a) / sizeof((a)[0]))
@@ -28,10 +29,8 @@ typedef struct {
     size_t              msgs_len;
     size_t              nmsgs;
     int                 stop_after;     /* message hook: -1 after this many */
-    uint8_t             wire[T_WIRE];
-    size_t              wire_len;
-    size_t              wire_room;      /* bytes the socket takes now */
-    int                 wire_fail;
+    port_wire_t         wire;
+    uint8_t             wire_buf[T_WIRE];
 } t_peer_t;
 
 
@@ -66,19 +65,7 @@ t_send(vpnws_port_io_t *io, const uint8_t *buf, size_t len)
 
     p = vpnws_port_data(io, t_peer_t, io);
 
-    if (p->wire_fail) {
-        return -1;
-    }
-
-    if (len > p->wire_room) {
-        len = p->wire_room;
-    }
-
-    memcpy(p->wire + p->wire_len, buf, len);
-    p->wire_len += len;
-    p->wire_room -= len;
-
-    return (ssize_t) len;
+    return port_wire_send(&p->wire, buf, len);
 }
 
 
@@ -132,7 +119,8 @@ t_peer_new(void)
         abort();
     }
 
-    p->wire_room = T_WIRE;
+    p->wire.buf = p->wire_buf;
+    p->wire.room = T_WIRE;
     vpnws_port_init(&p->io, &t_host, &t_bufs, &p->state, &p->stats,
                     T_MAX_FRAME);
 
@@ -213,11 +201,11 @@ t_wire_frames(t_peer_t *p, int *ops, size_t *lens, size_t max)
     n = 0;
     pos = 0;
 
-    while (pos < p->wire_len && (size_t) n < max) {
-        if (vpnws_ws_parse_header(p->wire + pos, p->wire_len - pos, T_WIRE,
+    while (pos < p->wire.len && (size_t) n < max) {
+        if (vpnws_ws_parse_header(p->wire.buf + pos, p->wire.len - pos, T_WIRE,
                                   &f, &code, &err)
             != VPNWS_WS_OK
-            || f.masked || !f.fin || pos + f.hlen + f.len > p->wire_len)
+            || f.masked || !f.fin || pos + f.hlen + f.len > p->wire.len)
         {
             return -1;
         }
@@ -306,7 +294,7 @@ s_check(t_peer_t *p, int rc)
 
     if (n != 2 || ops[0] != VPNWS_WS_OP_PONG || lens[0] != 2
         || ops[1] != VPNWS_WS_OP_PONG || lens[1] != 0
-        || memcmp(p->wire + 2, "hi", 2) != 0)
+        || memcmp(p->wire.buf + 2, "hi", 2) != 0)
     {
         return -1;
     }
@@ -420,7 +408,7 @@ test_close(void)
 
     n = t_wire_frames(p, ops, lens, nelem(ops));
     ok(n == 1 && ops[0] == VPNWS_WS_OP_CLOSE && lens[0] == 2
-       && p->wire[2] == 0x03 && p->wire[3] == 0xe9,
+       && p->wire.buf[2] == 0x03 && p->wire.buf[3] == 0xe9,
        "one Close 1001 on the wire");
     t_peer_free(p);
 
@@ -514,7 +502,7 @@ test_queue(void)
            "queued bytes");
 
     /* the socket takes 1500 bytes: the rest waits, then slides */
-    p->wire_room = 1500;
+    p->wire.room = 1500;
     is_int(vpnws_port_flush(&p->io), VPNWS_PORT_AGAIN, "a full socket: AGAIN");
     is_int((long long) vpnws_port_queued(&p->io), 4 * 1004 - 1500,
            "the unsent rest stays queued");
@@ -523,7 +511,7 @@ test_queue(void)
        == 0, "room again once a frame's worth left: the queue slides");
     ok(p->io.out_pos == 0, "slid to the front");
 
-    p->wire_room = T_WIRE;
+    p->wire.room = T_WIRE;
     is_int(vpnws_port_flush(&p->io), VPNWS_PORT_OK, "then all is written");
     ok(p->io.out == NULL, "an empty queue goes back to the spares");
 
@@ -535,7 +523,7 @@ test_queue(void)
     }
 
     ok(rc, "the wire holds the five frames whole, in order");
-    is_int((long long) p->stats.tx, (long long) p->wire_len,
+    is_int((long long) p->stats.tx, (long long) p->wire.len,
            "tx counts every byte written");
 
     /* a frame larger than the queue: dropped, the queue not held */
@@ -547,7 +535,7 @@ test_queue(void)
 
     /* a failing socket */
     (void) vpnws_port_queue(&p->io, frame, 10, VPNWS_WS_OP_BINARY);
-    p->wire_fail = 1;
+    p->wire.fail = 1;
     ok(vpnws_port_flush(&p->io) == VPNWS_PORT_ERROR && p->io.error
        && p->io.closing, "a failed send: ERROR, error, closing");
     is_int(vpnws_port_flush(&p->io), VPNWS_PORT_ERROR, "and stays failed");
@@ -559,8 +547,8 @@ test_queue(void)
                         3, frame, 200) == 0
        && vpnws_port_flush(&p->io) == VPNWS_PORT_OK
        && t_wire_frames(p, ops, lens, 4) == 1 && lens[0] == 203
-       && memcmp(p->wire + 2 + 2, "PRE", 3) == 0
-       && p->wire[2 + 2 + 3] == 0xab,
+       && memcmp(p->wire.buf + 2 + 2, "PRE", 3) == 0
+       && p->wire.buf[2 + 2 + 3] == 0xab,
        "a prefixed frame: one message, prefix first");
     t_peer_free(p);
 
@@ -593,22 +581,22 @@ test_send(void)
     memset(msg, 0x11, sizeof(msg));
 
     p = t_peer_new();
-    ok(vpnws_port_send(&p->io, msg, 600) == 0 && p->wire_len == 600
+    ok(vpnws_port_send(&p->io, msg, 600) == 0 && p->wire.len == 600
        && p->io.out == NULL && !p->io.is_dirty,
        "an idle port: written at once, nothing queued");
 
-    p->wire_room = 100;
+    p->wire.room = 100;
     ok(vpnws_port_send(&p->io, msg, 600) == 0
        && vpnws_port_queued(&p->io) == 500 && p->io.is_dirty,
        "a partial write: the rest queued");
 
-    p->wire_room = T_WIRE;
-    ok(vpnws_port_send(&p->io, msg, 600) == 0 && p->wire_len == 700
+    p->wire.room = T_WIRE;
+    ok(vpnws_port_send(&p->io, msg, 600) == 0 && p->wire.len == 700
        && vpnws_port_queued(&p->io) == 1100,
        "something queued: behind it, not written first");
     is_int((long long) p->stats.frames_out, 3, "three frames out");
     is_int(vpnws_port_flush(&p->io), VPNWS_PORT_OK, "flushed");
-    is_int((long long) p->wire_len, 1800, "in full");
+    is_int((long long) p->wire.len, 1800, "in full");
     t_peer_free(p);
 
     /* a torn frame whose rest does not fit would corrupt the stream */
@@ -623,7 +611,7 @@ test_send(void)
     t_peer_free(p);
 
     p = t_peer_new();
-    p->wire_room = 10;
+    p->wire.room = 10;
     ok(vpnws_port_send(&p->io, msg, T_QUEUE + 100) == -1 && p->io.error
        && p->io.closing, "a torn frame that cannot be queued: error");
     t_peer_free(p);
