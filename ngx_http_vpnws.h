@@ -23,6 +23,7 @@
 #include "vpnws_vnet.h"
 #include "vpnws_gso.h"
 #include "vpnws_policy.h"
+#include "vpnws_tcp.h"
 #include "vpnws_version.h"
 
 
@@ -61,6 +62,8 @@ typedef struct {
     vpnws_rate_t                rate;
     unsigned                    granted:1;  /* bridge mode granted */
     unsigned                    pinned:1;   /* mac given, not chosen */
+    /* the connection's TCP congestion control, "": not known */
+    char                        congestion[VPNWS_TCP_CA_NAME_MAX];
 } ngx_http_vpnws_slot_t;
 
 
@@ -149,8 +152,16 @@ struct ngx_http_vpnws_peer_s {
 };
 
 
+/* an algorithm of vpnws_congestion, one per name in the configuration */
+typedef struct {
+    ngx_str_t                   name;       /* NUL-terminated */
+    unsigned                    eperm_logged:1; /* by this worker */
+} ngx_http_vpnws_congestion_t;
+
+
 typedef struct {
     ngx_array_t                 switches;   /* ngx_http_vpnws_switch_t * */
+    ngx_array_t                 congestion; /* ngx_http_vpnws_congestion_t * */
     void                       *ipc;        /* this cycle's worker sockets */
     unsigned                    prepared:1;
 } ngx_http_vpnws_main_conf_t;
@@ -180,6 +191,7 @@ typedef struct {
     ngx_http_vpnws_switch_t    *sw;         /* vpnws */
     ngx_http_vpnws_switch_t    *status;     /* vpnws_status */
     ngx_http_vpnws_policy_conf_t  policy;
+    ngx_http_vpnws_congestion_t  *congestion;   /* NULL: the system's */
 } ngx_http_vpnws_loc_conf_t;
 
 
@@ -317,6 +329,12 @@ ngx_int_t ngx_http_vpnws_kill(ngx_http_vpnws_switch_t *sw, ngx_uint_t worker,
 
 /* upgrade */
 ngx_int_t ngx_http_vpnws_handler(ngx_http_request_t *r);
+
+/* tcp */
+char *ngx_http_vpnws_congestion(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_vpnws_congestion_apply(ngx_http_request_t *r,
+    ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot);
 
 
 #endif /* _NGX_HTTP_VPNWS_H_INCLUDED_ */

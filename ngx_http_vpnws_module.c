@@ -91,6 +91,13 @@ static ngx_command_t  ngx_http_vpnws_commands[] = {
       offsetof(ngx_http_vpnws_loc_conf_t, policy.peers_per_user),
       NULL },
 
+    { ngx_string("vpnws_congestion"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpnws_congestion,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -138,7 +145,10 @@ ngx_http_vpnws_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&vmcf->switches, cf->pool, 4,
                        sizeof(ngx_http_vpnws_switch_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&vmcf->congestion, cf->pool, 2,
+                          sizeof(ngx_http_vpnws_congestion_t *))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -158,6 +168,7 @@ ngx_http_vpnws_create_loc_conf(ngx_conf_t *cf)
     }
 
     ngx_http_vpnws_policy_create(&vlcf->policy);
+    vlcf->congestion = NGX_CONF_UNSET_PTR;
 
     return vlcf;
 }
@@ -171,6 +182,7 @@ ngx_http_vpnws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* content handlers are per location; the policy is inherited */
     ngx_http_vpnws_policy_merge(&prev->policy, &conf->policy);
+    ngx_conf_merge_ptr_value(conf->congestion, prev->congestion, NULL);
 
     return NGX_CONF_OK;
 }

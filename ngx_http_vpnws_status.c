@@ -432,7 +432,9 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
 
     for (i = 0; i < n; i++) {
         peers[i].slot.addr[NGX_HTTP_VPNWS_ADDR_LEN - 1] = '\0';
+        peers[i].slot.congestion[VPNWS_TCP_CA_NAME_MAX - 1] = '\0';
         jp.addr = (char *) peers[i].slot.addr;
+        jp.congestion = peers[i].slot.congestion;
         jp.user_len = peers[i].slot.user_len;
         jp.dn_len = peers[i].slot.dn_len;
         jp.nmacs = peers[i].nmacs;
@@ -461,6 +463,7 @@ ngx_http_vpnws_status_list(ngx_http_request_t *r, ngx_http_vpnws_switch_t *sw)
         jp.start = slot->start;
         jp.bridge = (slot->flags & VPNWS_PORT_BRIDGE) ? 1 : 0;
         jp.offload = slot->offload;
+        jp.congestion = slot->congestion;
         jp.macs = peers[i].macs;
         jp.nmacs = peers[i].nmacs;
         jp.tx = slot->stats.tx;

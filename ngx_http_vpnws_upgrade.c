@@ -118,6 +118,8 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
         goto failed;
     }
 
+    ngx_http_vpnws_congestion_apply(r, sw, slot);
+
     rc = ngx_http_vpnws_peer_start(r, sw, slot, &state, offload);
 
     if (rc == NGX_DECLINED) {

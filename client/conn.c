@@ -152,7 +152,7 @@ vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,
     int64_t deadline, char *err, size_t errlen)
 {
     int               fd, rc, e;
-    char              addr[INET6_ADDRSTRLEN];
+    char              addr[INET6_ADDRSTRLEN], cerr[VPNWS_TCP_CA_ERRLEN];
     int64_t           left;
     socklen_t         elen;
     struct addrinfo   hints, *res, *ai, *next;
@@ -193,6 +193,18 @@ vpnws_conn_connect(vpnws_conn_t *c, const char *host, const char *port,
         }
 
         vpnws_socket_options(fd);
+
+        /* before connect(): the SYN already uses it */
+        if (c->congestion
+            && vpnws_tcp_congestion_set(fd, c->congestion) != 0)
+        {
+            e = errno;
+            snprintf(err, errlen, "--congestion %s: %s", c->congestion,
+                     vpnws_tcp_congestion_error(e, "this user", cerr,
+                                                sizeof(cerr)));
+            close(fd);
+            continue;
+        }
 
         c->fd = fd;
 

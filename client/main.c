@@ -55,6 +55,8 @@ static const char  vpnws_usage[] =
 "  --gid GROUP         run as GROUP (USER's primary group; needed for a\n"
 "                      number with no passwd entry)\n"
 "  --proxy URL         HTTP proxy http://[u:p@]host[:port], none ($*_proxy)\n"
+"  --congestion ALG    TCP congestion control of the websocket's own\n"
+"                      connection: cubic, reno, bbr, ... (the system's)\n"
 "  --ping-interval S   PING after S idle seconds, 0: never (17)\n"
 "  --timeout S         reconnect after S s of silence, 0: never (60)\n"
 "  --random            try the URLs in random order (the order given)\n"
@@ -68,6 +70,8 @@ static const char  vpnws_usage[] =
 "local users (ps); --auth-file or $VPNWS_AUTH keep it out of argv.\n"
 "Messages show credentials as \"***\".  Connecting and the handshakes may take\n"
 "15 s, or --timeout if smaller.  --exec runs before --uid/--gid apply.\n"
+"--congestion is checked at start and again after --uid/--gid: a user other\n"
+"than root may take only net.ipv4.tcp_allowed_congestion_control.\n"
 "\n"
 "Failures that a retry can fix (DNS, refused or lost connections, HTTP\n"
 "401/403/407/429/5xx, timeouts) are logged once and retried with\n"
@@ -80,7 +84,8 @@ static const char  vpnws_usage[] =
 "exit codes:\n"
 "  0  stopped by SIGINT, SIGTERM or SIGHUP\n"
 "  1  internal error (memory, epoll)\n"
-"  2  bad option, argument or URL\n"
+"  2  bad option, argument or URL; --congestion not available or not\n"
+"     permitted\n"
 "  3  tap device: no /dev/net/tun permission, bad name, MAC, MTU\n"
 "  4  --ca, --crt or --key unreadable or mismatched\n"
 "  5  --exec failed, or --uid/--gid could not be applied\n"
@@ -104,7 +109,8 @@ enum {
     VPNWS_OPT_TIMEOUT,
     VPNWS_OPT_AUTH_FILE,
     VPNWS_OPT_RANDOM,
-    VPNWS_OPT_NO_OFFLOAD
+    VPNWS_OPT_NO_OFFLOAD,
+    VPNWS_OPT_CONGESTION
 };
 
 
@@ -122,6 +128,7 @@ static const struct option  vpnws_options[] = {
     { "uid",            required_argument, NULL, VPNWS_OPT_UID },
     { "gid",            required_argument, NULL, VPNWS_OPT_GID },
     { "proxy",          required_argument, NULL, VPNWS_OPT_PROXY },
+    { "congestion",     required_argument, NULL, VPNWS_OPT_CONGESTION },
     { "ping-interval",  required_argument, NULL, VPNWS_OPT_PING },
     { "timeout",        required_argument, NULL, VPNWS_OPT_TIMEOUT },
     { "random",         no_argument,       NULL, VPNWS_OPT_RANDOM },
@@ -306,7 +313,7 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 {
     int          c;
     char        *proxy, err[VPNWS_ERRLEN];
-    const char  *user, *group;
+    const char  *user, *group, *why;
 
     conf->ping_interval = VPNWS_PING_DEFAULT;
     conf->timeout = VPNWS_TIMEOUT_DEFAULT;
@@ -381,6 +388,18 @@ vpnws_parse_args(int argc, char **argv, vpnws_conf_t *conf)
 
         case VPNWS_OPT_PROXY:
             proxy = optarg;
+            break;
+
+        case VPNWS_OPT_CONGESTION:
+            why = vpnws_tcp_congestion_check(optarg, strlen(optarg));
+
+            if (why) {
+                vpnws_die(VPNWS_EXIT_USAGE, "--congestion \"%s\": %s; a "
+                          "name like cubic, reno or bbr expected", optarg,
+                          why);
+            }
+
+            conf->congestion = optarg;
             break;
 
         case VPNWS_OPT_PING:
@@ -523,6 +542,31 @@ vpnws_run_exec(vpnws_client_t *cl)
         != 0)
     {
         vpnws_die(VPNWS_EXIT_SETUP, "--exec: %s", err);
+    }
+}
+
+
+/*
+ * --congestion on a throwaway socket: at start (as root it loads the
+ * algorithm's module if need be), and after --uid/--gid, whether the user
+ * may take it.  Every connection sets it again (conn.c).
+ */
+static void
+vpnws_probe_congestion(vpnws_conf_t *conf)
+{
+    int   e;
+    char  msg[VPNWS_TCP_CA_ERRLEN];
+
+    if (conf->congestion == NULL) {
+        return;
+    }
+
+    e = vpnws_tcp_congestion_probe(conf->congestion);
+
+    if (e != 0) {
+        vpnws_die(VPNWS_EXIT_USAGE, "--congestion %s: %s", conf->congestion,
+                  vpnws_tcp_congestion_error(e, "this user", msg,
+                                             sizeof(msg)));
     }
 }
 
@@ -712,9 +756,11 @@ main(int argc, char **argv)
     memset(&cl, 0, sizeof(vpnws_client_t));
 
     vpnws_parse_args(argc, argv, &conf);
+    vpnws_probe_congestion(&conf);
 
     cl.conf = &conf;
     cl.conn.fd = -1;
+    cl.conn.congestion = conf.congestion;
     cl.mask_pos = sizeof(cl.masks);
 
     if (vpnws_any_tls(&conf)) {
@@ -749,6 +795,11 @@ main(int argc, char **argv)
     }
 
     vpnws_drop_privileges(&conf);
+
+    if (conf.priv.has_uid || conf.priv.has_gid) {
+        vpnws_probe_congestion(&conf);
+    }
+
     vpnws_setup_signals();
 
     vpnws_mac_format(cl.mac, mac);

@@ -4,15 +4,21 @@
  *
  * vpn-ws-client unit tests (TAP for prove): URLs, credentials and their
  * redaction, proxy selection, base64, HTTP response parsing, the order of
- * several servers.  Table-driven; run by t/56-client-unit.t.
+ * several servers, --congestion on the connections it opens.  Table-driven;
+ * run by t/56-client-unit.t.
  */
 
 
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "vpnws_client.h"
 
@@ -624,6 +630,180 @@ vpnws_test_servers_random(void)
 }
 
 
+/* a listener on 127.0.0.1 and its port, or -1 */
+static int
+vpnws_test_listener(char *port, size_t len)
+{
+    int                 fd;
+    socklen_t           alen;
+    struct sockaddr_in  sin;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    memset(&sin, 0, sizeof(struct sockaddr_in));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    alen = sizeof(struct sockaddr_in);
+
+    if (fd == -1 || bind(fd, (struct sockaddr *) &sin, alen) != 0
+        || listen(fd, 8) != 0
+        || getsockname(fd, (struct sockaddr *) &sin, &alen) != 0)
+    {
+        if (fd != -1) {
+            close(fd);
+        }
+
+        return -1;
+    }
+
+    snprintf(port, len, "%u", (unsigned) ntohs(sin.sin_port));
+
+    return fd;
+}
+
+
+static int
+vpnws_test_connect(const char *congestion, const char *port, char *err,
+    size_t errlen, char *used)
+{
+    int           rc;
+    vpnws_conn_t  c;
+
+    memset(&c, 0, sizeof(vpnws_conn_t));
+    c.fd = -1;
+    c.congestion = congestion;
+    used[0] = '\0';
+
+    rc = vpnws_conn_connect(&c, "127.0.0.1", port, vpnws_now_ms() + 3000,
+                            err, errlen);
+
+    if (rc == VPNWS_OK && vpnws_tcp_congestion_get(c.fd, used) != 0) {
+        rc = -100;
+    }
+
+    if (rc != VPNWS_OK && c.fd != -1) {
+        rc = -101;      /* a failed attempt must not keep its socket */
+    }
+
+    vpnws_conn_close(&c);
+
+    return rc;
+}
+
+
+/* an algorithm root may take and other users may not, or "" */
+static void
+vpnws_test_restricted(char *name, size_t len)
+{
+    FILE  *f;
+    char   avail[512], allowed[520], word[64], *p, *save;
+
+    name[0] = '\0';
+    avail[0] = '\0';
+    strcpy(allowed, " ");
+
+    f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+    if (f) {
+        if (fgets(avail, sizeof(avail), f) == NULL) {
+            avail[0] = '\0';
+        }
+        fclose(f);
+    }
+
+    f = fopen("/proc/sys/net/ipv4/tcp_allowed_congestion_control", "r");
+    if (f) {
+        if (fgets(allowed + 1, sizeof(allowed) - 2, f) == NULL) {
+            allowed[1] = '\0';
+        }
+        fclose(f);
+    }
+
+    allowed[strcspn(allowed, "\n")] = '\0';
+    strcat(allowed, " ");
+
+    for (p = strtok_r(avail, " \n", &save); p;
+         p = strtok_r(NULL, " \n", &save))
+    {
+        snprintf(word, sizeof(word), " %s ", p);
+
+        if (strstr(allowed, word) == NULL) {
+            snprintf(name, len, "%s", p);
+            return;
+        }
+    }
+}
+
+
+/* every connection attempt sets --congestion; a failure is a retry */
+static void
+vpnws_test_congestion(void)
+{
+    int    l, rc, status;
+    char   port[8], err[VPNWS_ERRLEN], used[VPNWS_TCP_CA_NAME_MAX];
+    char   limited[VPNWS_TCP_CA_NAME_MAX];
+    pid_t  pid;
+
+    static const char  unknown[] = "--congestion nonexistent: not "
+                                   "available on this kernel (available: ";
+
+    l = vpnws_test_listener(port, sizeof(port));
+
+    if (!vpnws_ok(l != -1, "congestion: a listener on 127.0.0.1", port)) {
+        return;
+    }
+
+    rc = vpnws_test_connect("reno", port, err, sizeof(err), used);
+    vpnws_ok(rc == VPNWS_OK && strcmp(used, "reno") == 0,
+             "congestion: reno on the connection, read back:", used);
+
+    rc = vpnws_test_connect(NULL, port, err, sizeof(err), used);
+    vpnws_ok(rc == VPNWS_OK && used[0],
+             "congestion: none asked, the system's:", used);
+
+    rc = vpnws_test_connect("nonexistent", port, err, sizeof(err), used);
+    vpnws_ok(rc == VPNWS_RETRY
+             && strncmp(err, unknown, sizeof(unknown) - 1) == 0,
+             "congestion: unknown, a retry with the reason:", err);
+
+    vpnws_test_restricted(limited, sizeof(limited));
+
+    if (geteuid() != 0 || limited[0] == '\0') {
+        printf("# not root, or every algorithm is allowed: no EPERM case\n");
+        close(l);
+        return;
+    }
+
+    /* what a reconnect after --uid meets */
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0
+            || setuid(65534) != 0)
+        {
+            _exit(2);
+        }
+
+        rc = vpnws_test_connect(limited, port, err, sizeof(err), used);
+        printf("# as nobody: %s\n", err);
+        fflush(stdout);
+
+        _exit(rc == VPNWS_RETRY && strstr(err, "not permitted for this user "
+                                          "(add it to net.ipv4.tcp_allowed_"
+                                          "congestion_control)") ? 0 : 1);
+    }
+
+    status = -1;
+    (void) waitpid(pid, &status, 0);
+
+    vpnws_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "congestion: not permitted after --uid, a retry with the fix:",
+             limited);
+
+    close(l);
+}
+
+
 int
 main(void)
 {
@@ -635,6 +815,7 @@ main(void)
     vpnws_test_http();
     vpnws_test_servers_order();
     vpnws_test_servers_random();
+    vpnws_test_congestion();
 
     printf("1..%d\n", vpnws_test_n);
 

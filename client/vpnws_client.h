@@ -20,6 +20,7 @@
 #include "vpnws_ws.h"
 #include "vpnws_mac.h"
 #include "vpnws_tap.h"
+#include "vpnws_tcp.h"
 #include "vpnws_vnet.h"
 #include "vpnws_version.h"
 
@@ -127,12 +128,14 @@ typedef struct {
     vpnws_priv_t    priv;               /* --uid, --gid */
     int             ping_interval;      /* s, 0: never */
     int             timeout;            /* s, 0: never */
+    const char     *congestion;         /* --congestion, NULL: default */
 } vpnws_conf_t;
 
 
 typedef struct {
     int             fd;
     SSL            *ssl;
+    const char     *congestion;         /* of every socket, NULL: default */
     unsigned        read_wants_write:1;
     unsigned        write_wants_read:1;
 } vpnws_conn_t;

@@ -223,6 +223,9 @@ check_peer(fuzz_in_t *in)
     addr[alen] = '\0';
     p.addr = addr;
 
+    /* a congestion control name: NUL-terminated, at most 15 bytes */
+    p.congestion = (mac[1] & 1) ? addr + (alen > 15 ? alen - 15 : 0) : NULL;
+
     p.user = in->p;
     p.user_len = ulen < in->n ? ulen : in->n;
     p.dn = in->p + in->n - (dlen < in->n ? dlen : in->n);

@@ -167,6 +167,12 @@ vpnws_json_peer(char *out, const vpnws_json_peer_t *p)
     out += sprintf(out, "],\"offload\":\"");
     out += vpnws_offload_format(p->offload, out);
 
+    if (p->congestion && *p->congestion) {
+        out += sprintf(out, "\",\"congestion\":\"");
+        out = vpnws_json_string(out, (const uint8_t *) p->congestion,
+                                strlen(p->congestion));
+    }
+
     out += sprintf(out, "\",\"unix\":%lld,\"tx\":%llu,\"rx\":%llu,"
                    "\"frames_in\":%llu,\"frames_out\":%llu,\"drops\":%llu,"
                    "\"queued\":%llu",
@@ -208,6 +214,8 @@ vpnws_json_peer_max(const vpnws_json_peer_t *p)
            + vpnws_json_string_max(strlen(p->addr))
            + vpnws_json_string_max(p->user_len)
            + vpnws_json_string_max(p->dn_len)
+           + (p->congestion ? 16 + vpnws_json_string_max(strlen(p->congestion))
+                            : 0)
            + (size_t) p->nmacs * (VPNWS_MAC_STR_LEN + 3);
 }
 

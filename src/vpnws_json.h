@@ -30,6 +30,7 @@ typedef struct {
     int64_t             start;          /* unix seconds */
     unsigned            bridge:1;
     unsigned            offload;        /* VPNWS_OFFLOAD_*: "offload":".." */
+    const char         *congestion;     /* TCP's; NULL or "": not shown */
     const uint8_t      *macs;           /* nmacs * 6 bytes */
     uint32_t            nmacs;
     uint64_t            tx;

@@ -166,4 +166,28 @@ fails('a guard neither on nor off', qr/dhcp_guard=maybe/,
 fails('vpnws_peers_per_user not a number', qr/"vpnws_peers_per_user" directive invalid number/,
       loc => 'vpnws sw; vpnws_peers_per_user many;');
 
+# vpnws_congestion: a name the kernel could know, and knows (the message
+# lists what it has)
+passes('vpnws_congestion in http, server and location',
+       switch => 'vpnws_switch sw; vpnws_congestion reno;',
+       server => 'vpnws_congestion reno;',
+       loc => 'vpnws sw; vpnws_congestion reno;');
+fails('vpnws_congestion empty', qr/invalid vpnws_congestion "": empty/,
+      loc => 'vpnws sw; vpnws_congestion "";');
+fails('vpnws_congestion too long',
+      qr/invalid vpnws_congestion "abcdefghijklmnop": longer than 15/,
+      loc => 'vpnws sw; vpnws_congestion abcdefghijklmnop;');
+fails('vpnws_congestion with a space',
+      qr/invalid vpnws_congestion "cu bic": only a-z, 0-9, "_" and "-"/,
+      loc => 'vpnws sw; vpnws_congestion "cu bic";');
+fails('vpnws_congestion not on this kernel',
+      qr/vpnws_congestion "nonexistent": not available on this kernel (?#
+         )\(available: [^)]*\breno\b/,
+      loc => 'vpnws sw; vpnws_congestion nonexistent;');
+fails('vpnws_congestion twice', qr/"vpnws_congestion" directive is duplicate/,
+      loc => 'vpnws sw; vpnws_congestion reno; vpnws_congestion reno;');
+fails('vpnws_congestion without a name',
+      qr/invalid number of arguments in "vpnws_congestion"/,
+      loc => 'vpnws sw; vpnws_congestion;');
+
 $t->done();

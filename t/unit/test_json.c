@@ -294,6 +294,36 @@ test_peer(void)
            "bridge with MACs, worker and pid");
     free(buf);
 
+    /* the TCP congestion control of the peer's connection (the module) */
+    p.congestion = "";
+    buf = malloc(vpnws_json_peer_max(&p));
+    end = vpnws_json_peer(buf, &p);
+    *end = '\0';
+    ok(strstr(buf, "congestion") == NULL, "peer: congestion \"\": none");
+    free(buf);
+
+    p.congestion = "cubic";
+    max = vpnws_json_peer_max(&p);
+    buf = malloc(max);
+    end = vpnws_json_peer(buf, &p);
+    *end = '\0';
+    ok(strstr(buf, "\"offload\":\"csum, tso4, tso6, ecn\","
+                   "\"congestion\":\"cubic\",\"unix\":0,") != NULL,
+       "peer: \"congestion\" after \"offload\"");
+    ok((size_t) (end - buf) < max, "peer: with congestion, within peer_max");
+    free(buf);
+
+    p.congestion = "a\"b\001cdefghijklm";
+    max = vpnws_json_peer_max(&p);
+    buf = malloc(max);
+    end = vpnws_json_peer(buf, &p);
+    *end = '\0';
+    ok(strstr(buf, "\"congestion\":\"a\\\"b\\u0001cdefghijklm\"") != NULL,
+       "peer: congestion escaped");
+    ok((size_t) (end - buf) < max, "peer: escaped, within peer_max");
+    free(buf);
+    p.congestion = NULL;
+
     /* ids are 64 bits: past 2^32 and the largest one print whole */
     p.id = 4294967296ULL;
     buf = malloc(vpnws_json_peer_max(&p));
