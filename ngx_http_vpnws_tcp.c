@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: BSD-2-Clause (see LICENSE)
  *
  * vpnws: the websocket's TCP connection: vpnws_congestion, checked at
- * configuration time and set once the upgrade is done (src/vpnws_tcp.c).
+ * configuration time and set once the upgrade is granted
+ * (src/vpnws_tcp.c).
  */
 
 
@@ -97,8 +98,8 @@ ngx_http_vpnws_congestion_add(ngx_conf_t *cf, ngx_str_t *name)
 
 
 /*
- * After the 101: the location's algorithm on the connection, and the one
- * in use for the status.  A failure leaves the system's default and the
+ * Once the upgrade is granted: the location's algorithm on the connection,
+ * and the one in use for the status.  A failure leaves the system's default and the
  * connection goes on.
  */
 void

@@ -106,6 +106,9 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
 
     slot->offload = (uint8_t) offload;
 
+    /* the upgrade is granted: in place before the 101 reaches the peer */
+    ngx_http_vpnws_congestion_apply(r, sw, slot);
+
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
     r->headers_out.content_length_n = -1;
@@ -117,8 +120,6 @@ ngx_http_vpnws_handler(ngx_http_request_t *r)
     if (rc == NGX_ERROR || rc > NGX_OK) {
         goto failed;
     }
-
-    ngx_http_vpnws_congestion_apply(r, sw, slot);
 
     rc = ngx_http_vpnws_peer_start(r, sw, slot, &state, offload);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # vpnws: vpnws_congestion (README, "Directives"): a websocket's TCP
-# connection gets the location's algorithm once the upgrade is done, as
+# connection gets the location's algorithm once the upgrade is granted, as
 # ss(8) shows on nginx's end and the status reports per peer; inherited
 # from server level; without the directive the system's default stays.
 # Workers run unprivileged: an algorithm outside
