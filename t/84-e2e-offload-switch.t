@@ -51,17 +51,25 @@ sub run {
     my %cl;
     my %ip = (a => 1, b => 2, c => 3);
 
-    for my $n (qw(a b c)) {
+    my $start = sub {
+        my ($n) = @_;
         # A under ASan/UBSan: its reads, writes and cuts are checked
         $cl{$n} = $e->client($n, asan => $n eq 'a',
             addr => "10.214.0.$ip{$n}/24",
             args => ['-vv', '--mac', "02:84:00:00:01:0$ip{$n}", @tls,
                      $n eq 'c' ? ('--no-offload') : ()],
             url => "$scheme://10.213.$ip{$n}.1:$port/vpn");
-    }
+    };
+
+    $start->($_) for qw(a b c);
 
     for my $n (qw(a b c)) {
         ok($e->wait_log($cl{$n}, qr/connected to $scheme:/), "$n connected");
+    }
+
+    place($e, \%cl, \%ip, $start, $scheme) if $workers == 2;
+
+    for my $n (qw(a b c)) {
         $e->sh($n, "ip addr add fd14:214::$ip{$n}/64 dev vpn0 nodad");
     }
 
@@ -120,4 +128,31 @@ sub run {
 
     $e->check_logs;
     $e->cleanup;
+}
+
+# With two workers: A alone on one, B and C on the other, so that A <-> B
+# (super-frames) and A <-> C (cut by the worker that holds C) both cross
+# the worker channel.  The kernel's reuseport hash of each connection
+# decides where a client lands; a restarted client gets a new source port
+# and so a new draw (one chance in two each time, at most 16 restarts).
+sub place {
+    my ($e, $cl, $ip, $start, $scheme) = @_;
+    my %w;
+
+    for my $try (0 .. 16) {
+        %w = map { $_ => $e->worker_of("10.213.$ip->{$_}.2") // '' }
+            qw(a b c);
+        last if $w{a} ne '' && $w{b} ne '' && $w{a} ne $w{b}
+            && $w{b} eq $w{c};
+        last if $try == 16;
+
+        # C joins B first, then A leaves them
+        my $n = ($w{b} ne '' && $w{b} ne $w{c}) ? 'c' : 'a';
+        $e->stop_client($cl->{$n});
+        $start->($n);
+        $e->wait_log($cl->{$n}, qr/connected to $scheme:/);
+    }
+
+    ok($w{a} ne '' && $w{a} ne $w{b} && $w{b} eq $w{c},
+        "A alone on worker $w{a}, B and C on worker $w{b}, $w{c}");
 }
