@@ -159,9 +159,31 @@ typedef struct {
 } ngx_http_vpnws_congestion_t;
 
 
+/* a server{} whose locations ask for an algorithm */
+typedef struct {
+    ngx_http_core_srv_conf_t     *cscf;
+    ngx_http_vpnws_congestion_t  *cc;
+    ngx_http_vpnws_congestion_t  *other;    /* a second one */
+} ngx_http_vpnws_cc_server_t;
+
+
+/* a listen address of such servers (copied from cmcf->ports) */
+typedef struct {
+    struct sockaddr              *sockaddr;
+    socklen_t                     socklen;
+    unsigned                      bind:1;
+    ngx_http_vpnws_congestion_t  *cc;
+    ngx_http_vpnws_congestion_t  *other;
+} ngx_http_vpnws_cc_addr_t;
+
+
 typedef struct {
     ngx_array_t                 switches;   /* ngx_http_vpnws_switch_t * */
     ngx_array_t                 congestion; /* ngx_http_vpnws_congestion_t * */
+    ngx_array_t                 cc_servers; /* ngx_http_vpnws_cc_server_t */
+    ngx_array_t                 cc_addrs;   /* ngx_http_vpnws_cc_addr_t */
+    ngx_array_t                 cc_listening; /* ngx_listening_t *, set */
+    char                        cc_default[VPNWS_TCP_CA_NAME_MAX];
     void                       *ipc;        /* this cycle's worker sockets */
     unsigned                    prepared:1;
 } ngx_http_vpnws_main_conf_t;
@@ -335,6 +357,14 @@ char *ngx_http_vpnws_congestion(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_http_vpnws_congestion_apply(ngx_http_request_t *r,
     ngx_http_vpnws_switch_t *sw, ngx_http_vpnws_slot_t *slot);
+
+/* listen */
+ngx_int_t ngx_http_vpnws_congestion_server(ngx_conf_t *cf,
+    ngx_http_vpnws_congestion_t *cc);
+ngx_int_t ngx_http_vpnws_congestion_addrs(ngx_conf_t *cf);
+void ngx_http_vpnws_congestion_listen(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_vpnws_congestion_listener(
+    ngx_http_vpnws_main_conf_t *vmcf, ngx_listening_t *ls);
 
 
 #endif /* _NGX_HTTP_VPNWS_H_INCLUDED_ */

@@ -21,6 +21,7 @@ static char *ngx_http_vpnws_location(ngx_conf_t *cf,
     ngx_http_vpnws_loc_conf_t *vlcf, ngx_http_vpnws_switch_t **swp);
 static char *ngx_http_vpnws_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_vpnws_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_vpnws_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_vpnws_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vpnws_exit_process(ngx_cycle_t *cycle);
@@ -104,7 +105,7 @@ static ngx_command_t  ngx_http_vpnws_commands[] = {
 
 static ngx_http_module_t  ngx_http_vpnws_module_ctx = {
     ngx_http_vpnws_add_variables,          /* preconfiguration */
-    ngx_http_vpnws_policy_init,            /* postconfiguration */
+    ngx_http_vpnws_postconfiguration,      /* postconfiguration */
 
     ngx_http_vpnws_create_main_conf,       /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -148,6 +149,15 @@ ngx_http_vpnws_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&vmcf->congestion, cf->pool, 2,
                           sizeof(ngx_http_vpnws_congestion_t *))
+           != NGX_OK
+        || ngx_array_init(&vmcf->cc_servers, cf->pool, 2,
+                          sizeof(ngx_http_vpnws_cc_server_t))
+           != NGX_OK
+        || ngx_array_init(&vmcf->cc_addrs, cf->pool, 2,
+                          sizeof(ngx_http_vpnws_cc_addr_t))
+           != NGX_OK
+        || ngx_array_init(&vmcf->cc_listening, cf->pool, 2,
+                          sizeof(ngx_listening_t *))
            != NGX_OK)
     {
         return NULL;
@@ -184,7 +194,25 @@ ngx_http_vpnws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_vpnws_policy_merge(&prev->policy, &conf->policy);
     ngx_conf_merge_ptr_value(conf->congestion, prev->congestion, NULL);
 
+    /* for the listening sockets of the server */
+    if (conf->congestion
+        && ngx_http_vpnws_congestion_server(cf, conf->congestion) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpnws_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_vpnws_policy_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_vpnws_congestion_addrs(cf);
 }
 
 
@@ -370,6 +398,7 @@ ngx_http_vpnws_init_module(ngx_cycle_t *cycle)
     ngx_http_vpnws_main_conf_t  *vmcf;
 
     ngx_http_vpnws_ipc_init_module(cycle);
+    ngx_http_vpnws_congestion_listen(cycle);
 
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
 

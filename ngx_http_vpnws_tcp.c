@@ -14,6 +14,7 @@
 
 static ngx_http_vpnws_congestion_t *ngx_http_vpnws_congestion_add(
     ngx_conf_t *cf, ngx_str_t *name);
+static void ngx_http_vpnws_congestion_default(ngx_http_request_t *r);
 
 
 /* "vpnws_congestion cubic;" */
@@ -117,6 +118,10 @@ ngx_http_vpnws_congestion_apply(ngx_http_request_t *r,
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpnws_module);
     cc = vlcf->congestion;
 
+    if (cc == NULL) {
+        ngx_http_vpnws_congestion_default(r);
+    }
+
     if (cc && vpnws_tcp_congestion_set(c->fd, (char *) cc->name.data) != 0) {
         err = ngx_errno;
 
@@ -143,4 +148,33 @@ ngx_http_vpnws_congestion_apply(ngx_http_request_t *r,
     ngx_shmtx_lock(&sw->shpool->mutex);
     ngx_memcpy(slot->congestion, used, VPNWS_TCP_CA_NAME_MAX);
     ngx_shmtx_unlock(&sw->shpool->mutex);
+}
+
+
+/*
+ * A location without vpnws_congestion on a listener that has another
+ * location's (ngx_http_vpnws_listen.c): the system's default, as without
+ * the directive anywhere
+ */
+static void
+ngx_http_vpnws_congestion_default(ngx_http_request_t *r)
+{
+    ngx_connection_t            *c;
+    ngx_http_vpnws_main_conf_t  *vmcf;
+
+    c = r->connection;
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpnws_module);
+
+    if (vmcf->cc_default[0] == '\0'
+        || !ngx_http_vpnws_congestion_listener(vmcf, c->listening))
+    {
+        return;
+    }
+
+    if (vpnws_tcp_congestion_set(c->fd, vmcf->cc_default) != 0) {
+        ngx_log_error(NGX_LOG_INFO, c->log, ngx_errno,
+                      "vpnws_congestion: setsockopt(TCP_CONGESTION) "
+                      "\"%s\" (the system's default) failed",
+                      vmcf->cc_default);
+    }
 }

@@ -20,6 +20,8 @@
 
 #define VPNWS_TCP_CA_AVAILABLE \
     "/proc/sys/net/ipv4/tcp_available_congestion_control"
+#define VPNWS_TCP_CA_DEFAULT \
+    "/proc/sys/net/ipv4/tcp_congestion_control"
 
 
 static void vpnws_tcp_congestion_available(char *buf, size_t len);
@@ -100,6 +102,41 @@ vpnws_tcp_congestion_probe(const char *name)
     (void) close(fd);
 
     return rc;
+}
+
+
+int
+vpnws_tcp_congestion_default(char name[VPNWS_TCP_CA_NAME_MAX])
+{
+    int      fd;
+    ssize_t  n;
+
+    fd = open(VPNWS_TCP_CA_DEFAULT, O_RDONLY | O_CLOEXEC);
+
+    if (fd == -1) {
+        return -1;
+    }
+
+    n = read(fd, name, VPNWS_TCP_CA_NAME_MAX - 1);
+
+    (void) close(fd);
+
+    if (n < 0) {
+        return -1;
+    }
+
+    while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == ' ')) {
+        n--;
+    }
+
+    name[n] = '\0';
+
+    if (vpnws_tcp_congestion_check(name, (size_t) n) != NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+
+    return 0;
 }
 
 

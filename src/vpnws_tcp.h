@@ -41,6 +41,12 @@ int vpnws_tcp_congestion_get(int fd, char name[VPNWS_TCP_CA_NAME_MAX]);
 int vpnws_tcp_congestion_probe(const char *name);
 
 /*
+ * The default of this network namespace (net.ipv4.tcp_congestion_control),
+ * NUL-terminated: 0, or -1 and errno
+ */
+int vpnws_tcp_congestion_default(char name[VPNWS_TCP_CA_NAME_MAX]);
+
+/*
  * What a failed set or probe means for the administrator, into buf:
  * ENOENT "not available on this kernel (available: reno cubic)", EPERM
  * "not permitted for <who> (add it to net.ipv4.tcp_allowed_...)",

@@ -117,6 +117,10 @@ test_sockets(void)
     /* this namespace's default, as a new socket gets it */
     read_proc("/proc/sys/net/ipv4/tcp_congestion_control", def, sizeof(def));
 
+    memset(name, 'x', sizeof(name));
+    is_int(vpnws_tcp_congestion_default(name), 0, "the default is read");
+    is_str(name, def, "the default: %s, as /proc/sys says", def);
+
     fd = socket(AF_INET, SOCK_STREAM, 0);
     ok(fd != -1, "a TCP socket");
 
