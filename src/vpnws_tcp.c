@@ -25,6 +25,7 @@
 
 
 static void vpnws_tcp_congestion_available(char *buf, size_t len);
+static ssize_t vpnws_tcp_proc_read(const char *path, char *buf, size_t len);
 
 
 const char *
@@ -108,28 +109,14 @@ vpnws_tcp_congestion_probe(const char *name)
 int
 vpnws_tcp_congestion_default(char name[VPNWS_TCP_CA_NAME_MAX])
 {
-    int      fd;
     ssize_t  n;
 
-    fd = open(VPNWS_TCP_CA_DEFAULT, O_RDONLY | O_CLOEXEC);
-
-    if (fd == -1) {
-        return -1;
-    }
-
-    n = read(fd, name, VPNWS_TCP_CA_NAME_MAX - 1);
-
-    (void) close(fd);
+    n = vpnws_tcp_proc_read(VPNWS_TCP_CA_DEFAULT, name,
+                            VPNWS_TCP_CA_NAME_MAX);
 
     if (n < 0) {
         return -1;
     }
-
-    while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == ' ')) {
-        n--;
-    }
-
-    name[n] = '\0';
 
     if (vpnws_tcp_congestion_check(name, (size_t) n) != NULL) {
         errno = EINVAL;
@@ -170,20 +157,37 @@ vpnws_tcp_congestion_error(int err, const char *who, char *buf, size_t len)
 static void
 vpnws_tcp_congestion_available(char *buf, size_t len)
 {
-    int      fd;
-    ssize_t  n;
-
-    fd = open(VPNWS_TCP_CA_AVAILABLE, O_RDONLY | O_CLOEXEC);
-    n = (fd == -1) ? -1 : read(fd, buf, len - 1);
-
-    if (n < 0) {
+    if (vpnws_tcp_proc_read(VPNWS_TCP_CA_AVAILABLE, buf, len) < 0) {
         snprintf(buf, len, "unknown, %s: %s", VPNWS_TCP_CA_AVAILABLE,
                  strerror(errno));
-        n = (ssize_t) strlen(buf);
+    }
+}
+
+
+/*
+ * A /proc/sys file's value into buf, NUL-terminated, without the trailing
+ * newline: its length, or -1 with errno
+ */
+static ssize_t
+vpnws_tcp_proc_read(const char *path, char *buf, size_t len)
+{
+    int      fd, err;
+    ssize_t  n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd == -1) {
+        return -1;
     }
 
-    if (fd != -1) {
-        (void) close(fd);
+    n = read(fd, buf, len - 1);
+    err = errno;
+
+    (void) close(fd);
+
+    if (n < 0) {
+        errno = err;
+        return -1;
     }
 
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) {
@@ -191,4 +195,6 @@ vpnws_tcp_congestion_available(char *buf, size_t len)
     }
 
     buf[n] = '\0';
+
+    return n;
 }
