@@ -184,7 +184,7 @@ typedef struct {
     ngx_array_t                 cc_addrs;   /* ngx_http_vpnws_cc_addr_t */
     ngx_array_t                 cc_listening; /* ngx_listening_t *, set */
     char                        cc_default[VPNWS_TCP_CA_NAME_MAX];
-    void                       *ipc;        /* this cycle's worker sockets */
+    void                       *ipc;        /* this cycle's worker rings */
     unsigned                    prepared:1;
 } ngx_http_vpnws_main_conf_t;
 

@@ -4,49 +4,77 @@
  *
  * vpnws: frames between workers.
  *
- * One SOCK_SEQPACKET socketpair per worker number, made by the master in
- * init_module (before fork): worker i reads fds[i][0]; every other worker
- * sends to fds[i][1].  Frames for a worker are gathered while an event is
- * handled and go as one message of [header, frame] records when it ends
- * (ngx_http_vpnws_ipc_flush()); a full socket drops them (an ethernet
- * switch drops under congestion; it never queues without bound nor blocks).
+ * One ring of shared memory per worker number and one eventfd, its
+ * doorbell, made by the master before fork (ngx_http_vpnws_ipc_prepare()):
+ * every other worker writes [header, frame] records into worker i's ring;
+ * worker i alone reads them, in place, and hands each to its peers.  The
+ * writers of one ring take turns under a lock word that holds the writer's
+ * pid, so the lock of a writer that died can be taken over.  A writer rings
+ * the doorbell only when the reader said it would wait for it (idle), once
+ * per event handled (ngx_http_vpnws_ipc_flush()).  A full ring drops the
+ * frame, counted as ipc_full: an ethernet switch drops under congestion; it
+ * never queues without bound nor blocks.
+ *
+ * Frames cross with one copy into the ring and none out of it, where a
+ * unix socket took an allocation and two kernel copies, and a busy reader
+ * costs its writers no system call at all.
  */
 
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include "ngx_http_vpnws.h"
 
 
-#define NGX_HTTP_VPNWS_IPC_BUF      (4 * 1024 * 1024)
-#define NGX_HTTP_VPNWS_IPC_BATCH    256
-#define NGX_HTTP_VPNWS_IPC_GATHER   65536   /* bytes of records a message */
+#define NGX_HTTP_VPNWS_IPC_RING     (4 * 1024 * 1024)   /* at least */
+#define NGX_HTTP_VPNWS_IPC_FLUSH    65536    /* bytes handed to peers, then
+                                                out to them */
+#define NGX_HTTP_VPNWS_IPC_SPIN     1024     /* tries at a taken lock, */
+#define NGX_HTTP_VPNWS_IPC_YIELD    128      /* then giving the CPU up */
+#define NGX_HTTP_VPNWS_IPC_PAD      0xff     /* record type: skip to the end */
+
+
+/* at the start of each ring, then its data: the three lines never shared */
+typedef struct {
+    ngx_atomic_t                head;       /* the reader's: next record */
+    u_char                      pad1[NGX_CPU_CACHE_LINE
+                                     - sizeof(ngx_atomic_t)];
+    ngx_atomic_t                tail;       /* after the last, under lock */
+    ngx_atomic_t                lock;       /* 0, or the writer's pid */
+    u_char                      pad2[NGX_CPU_CACHE_LINE
+                                     - 2 * sizeof(ngx_atomic_t)];
+    ngx_atomic_t                idle;       /* the reader waits: ring */
+    u_char                      pad3[NGX_CPU_CACHE_LINE
+                                     - sizeof(ngx_atomic_t)];
+} ngx_http_vpnws_ring_t;
 
 
 typedef struct {
     ngx_uint_t                  n;
-    ngx_socket_t              (*fds)[2];
+    size_t                      size;       /* of a ring's data: 2^k */
+    size_t                      map;        /* length of the mapping */
+    u_char                     *addr;       /* the rings, one after another */
+    ngx_fd_t                   *doorbell;   /* eventfd per worker number */
 } ngx_http_vpnws_ipc_t;
 
 
-/* records gathered for one worker */
-typedef struct {
-    u_char                     *buf;
-    size_t                      len;
-} ngx_http_vpnws_ipc_out_t;
-
-
 static void ngx_http_vpnws_ipc_cleanup(void *data);
+static ngx_int_t ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle,
+    ngx_http_vpnws_ipc_t *ipc);
+static ngx_http_vpnws_ring_t *ngx_http_vpnws_ring(ngx_uint_t worker);
+static ngx_int_t ngx_http_vpnws_ring_lock(ngx_http_vpnws_ring_t *r,
+    ngx_uint_t worker);
+static void ngx_http_vpnws_ring_door(ngx_uint_t worker);
 static void ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev);
-static ngx_int_t ngx_http_vpnws_ipc_sendmsg(ngx_uint_t worker,
-    struct iovec *iov, int niov);
-static void ngx_http_vpnws_ipc_flush_worker(ngx_uint_t worker);
-static void ngx_http_vpnws_ipc_dropped(u_char *buf, size_t len);
+static ngx_int_t ngx_http_vpnws_ring_drain(ngx_http_vpnws_ring_t *r,
+    size_t *budget);
 
 
 static ngx_http_vpnws_ipc_t   *ngx_http_vpnws_ipc;
 static ngx_connection_t       *ngx_http_vpnws_ipc_conn;
-static u_char                 *ngx_http_vpnws_ipc_buf;
-static size_t                  ngx_http_vpnws_ipc_size;
-static ngx_http_vpnws_ipc_out_t *ngx_http_vpnws_ipc_out;
+static u_char                  ngx_http_vpnws_ipc_rung[
+                                   NGX_HTTP_VPNWS_MAX_WORKERS];
 static ngx_uint_t              ngx_http_vpnws_ipc_pending;
 
 
@@ -66,16 +94,13 @@ ngx_http_vpnws_ipc_count(ngx_cycle_t *cycle)
 /*
  * While nginx sets the cycle up (from a switch's zone init), where a failure
  * fails a reload and keeps the old workers; init_module could only end the
- * master.  The sockets belong to the new cycle until init_module publishes
+ * master.  The rings belong to the new cycle until init_module publishes
  * them.
  */
 ngx_int_t
 ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle)
 {
-    int                          sz;
-    size_t                       max;
-    ngx_uint_t                   i, j;
-    ngx_http_vpnws_switch_t    **sws;
+    ngx_uint_t                   i;
     ngx_pool_cleanup_t          *cln;
     ngx_http_vpnws_ipc_t        *ipc;
     ngx_http_vpnws_main_conf_t  *vmcf;
@@ -96,14 +121,13 @@ ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    ipc->fds = ngx_palloc(cycle->pool, ipc->n * sizeof(ngx_socket_t[2]));
-    if (ipc->fds == NULL) {
+    ipc->doorbell = ngx_palloc(cycle->pool, ipc->n * sizeof(ngx_fd_t));
+    if (ipc->doorbell == NULL) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < ipc->n; i++) {
-        ipc->fds[i][0] = (ngx_socket_t) -1;
-        ipc->fds[i][1] = (ngx_socket_t) -1;
+        ipc->doorbell[i] = NGX_INVALID_FILE;
     }
 
     cln = ngx_pool_cleanup_add(cycle->pool, 0);
@@ -120,8 +144,32 @@ ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* a message is at most the socket buffer: room for two of the largest */
+    for (i = 0; i < ipc->n; i++) {
+        ipc->doorbell[i] = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
 
+        if (ipc->doorbell[i] == NGX_INVALID_FILE) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "vpnws: eventfd() for worker %ui of %ui failed",
+                          i, ipc->n);
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_vpnws_ipc_rings(cycle, ipc);
+}
+
+
+/* room for two of the largest records in each ring, and at least 4 MiB */
+static ngx_int_t
+ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle, ngx_http_vpnws_ipc_t *ipc)
+{
+    size_t                        max;
+    ngx_uint_t                    i;
+    ngx_http_vpnws_ring_t        *r;
+    ngx_http_vpnws_switch_t     **sws;
+    ngx_http_vpnws_main_conf_t   *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
     sws = vmcf->switches.elts;
     max = 0;
 
@@ -129,39 +177,40 @@ ngx_http_vpnws_ipc_prepare(ngx_cycle_t *cycle)
         max = ngx_max(max, ngx_http_vpnws_msg_max(sws[i]));
     }
 
-    sz = (int) ngx_max(NGX_HTTP_VPNWS_IPC_BUF,
-                       2 * (max + sizeof(ngx_http_vpnws_ipc_hdr_t)) + 65536);
+    max = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + max, 8);
+
+    for (ipc->size = NGX_HTTP_VPNWS_IPC_RING; ipc->size < 2 * max;
+         ipc->size *= 2)
+    {
+        /* void */
+    }
+
+    ipc->map = ipc->n * (sizeof(ngx_http_vpnws_ring_t) + ipc->size);
+
+    ipc->addr = mmap(NULL, ipc->map, PROT_READ|PROT_WRITE,
+                     MAP_ANON|MAP_SHARED, -1, 0);
+
+    if (ipc->addr == MAP_FAILED) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "vpnws: mmap(MAP_ANON|MAP_SHARED, %uz) for the worker "
+                      "rings failed", ipc->map);
+        ipc->addr = NULL;
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < ipc->n; i++) {
+        r = (ngx_http_vpnws_ring_t *)
+                (ipc->addr + i * (sizeof(ngx_http_vpnws_ring_t) + ipc->size));
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_NONBLOCK|SOCK_CLOEXEC, 0,
-                       ipc->fds[i])
-            == -1)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                          "vpnws: socketpair(AF_UNIX, SOCK_SEQPACKET) for "
-                          "worker %ui of %ui failed", i, ipc->n);
-            return NGX_ERROR;
-        }
-
-        for (j = 0; j < 2; j++) {
-
-            /* the master is root: FORCE passes net.core.[rw]mem_max */
-            if (setsockopt(ipc->fds[i][j], SOL_SOCKET,
-                           j ? SO_SNDBUFFORCE : SO_RCVBUFFORCE,
-                           &sz, sizeof(int)) == -1)
-            {
-                (void) setsockopt(ipc->fds[i][j], SOL_SOCKET,
-                                  j ? SO_SNDBUF : SO_RCVBUF, &sz, sizeof(int));
-            }
-        }
+        /* until its reader looks, a writer rings */
+        r->idle = 1;
     }
 
     return NGX_OK;
 }
 
 
-/* the cycle is committed: its sockets are the ones workers use */
+/* the cycle is committed: its rings are the ones workers use */
 void
 ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
 {
@@ -173,20 +222,24 @@ ngx_http_vpnws_ipc_init_module(ngx_cycle_t *cycle)
 }
 
 
+/* in the master: the workers keep their own copies */
 static void
 ngx_http_vpnws_ipc_cleanup(void *data)
 {
     ngx_http_vpnws_ipc_t  *ipc = data;
 
-    ngx_uint_t  i, j;
+    ngx_uint_t  i;
 
     for (i = 0; i < ipc->n; i++) {
-        for (j = 0; j < 2; j++) {
-            if (ipc->fds[i][j] != (ngx_socket_t) -1) {
-                (void) close(ipc->fds[i][j]);
-                ipc->fds[i][j] = (ngx_socket_t) -1;
-            }
+        if (ipc->doorbell[i] != NGX_INVALID_FILE) {
+            (void) close(ipc->doorbell[i]);
+            ipc->doorbell[i] = NGX_INVALID_FILE;
         }
+    }
+
+    if (ipc->addr) {
+        (void) munmap(ipc->addr, ipc->map);
+        ipc->addr = NULL;
     }
 }
 
@@ -198,15 +251,22 @@ ngx_http_vpnws_ipc_workers(void)
 }
 
 
+static ngx_http_vpnws_ring_t *
+ngx_http_vpnws_ring(ngx_uint_t worker)
+{
+    ngx_http_vpnws_ipc_t  *ipc = ngx_http_vpnws_ipc;
+
+    return (ngx_http_vpnws_ring_t *)
+               (ipc->addr + worker * (sizeof(ngx_http_vpnws_ring_t)
+                                      + ipc->size));
+}
+
+
 ngx_int_t
 ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                   i;
-    ngx_socket_t                 fd;
-    ngx_connection_t            *c;
-    ngx_http_vpnws_ipc_t        *ipc;
-    ngx_http_vpnws_switch_t    **sws;
-    ngx_http_vpnws_main_conf_t  *vmcf;
+    ngx_connection_t      *c;
+    ngx_http_vpnws_ipc_t  *ipc;
 
     ipc = ngx_http_vpnws_ipc;
 
@@ -218,51 +278,14 @@ ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* keep our own receive end and every other worker's send end */
-
-    for (i = 0; i < ipc->n; i++) {
-        fd = ipc->fds[i][i == ngx_worker ? 1 : 0];
-
-        if (fd != (ngx_socket_t) -1) {
-            (void) close(fd);
-            ipc->fds[i][i == ngx_worker ? 1 : 0] = (ngx_socket_t) -1;
-        }
-    }
-
-    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpnws_module);
-    sws = vmcf->switches.elts;
-
-    ngx_http_vpnws_ipc_size = 0;
-
-    for (i = 0; i < vmcf->switches.nelts; i++) {
-        ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size,
-                                      ngx_http_vpnws_msg_max(sws[i]));
-    }
-
-    ngx_http_vpnws_ipc_size = ngx_max(ngx_http_vpnws_ipc_size
-                                      + sizeof(ngx_http_vpnws_ipc_hdr_t),
-                                      NGX_HTTP_VPNWS_IPC_GATHER);
-
-    ngx_http_vpnws_ipc_out = ngx_pcalloc(cycle->pool,
-                                 ipc->n * sizeof(ngx_http_vpnws_ipc_out_t));
-    if (ngx_http_vpnws_ipc_out == NULL) {
-        return NGX_ERROR;
-    }
-
+    ngx_memzero(ngx_http_vpnws_ipc_rung, sizeof(ngx_http_vpnws_ipc_rung));
     ngx_http_vpnws_ipc_pending = 0;
 
-    ngx_http_vpnws_ipc_buf = ngx_alloc(ngx_http_vpnws_ipc_size, cycle->log);
-    if (ngx_http_vpnws_ipc_buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(ipc->fds[ngx_worker][0], cycle->log);
+    c = ngx_get_connection(ipc->doorbell[ngx_worker], cycle->log);
     if (c == NULL) {
         return NGX_ERROR;
     }
 
-    c->recv = ngx_recv;
-    c->send = ngx_send;
     c->log = cycle->log;
     c->read->log = cycle->log;
     c->write->log = cycle->log;
@@ -275,6 +298,9 @@ ngx_http_vpnws_ipc_init_process(ngx_cycle_t *cycle)
 
     ngx_http_vpnws_ipc_conn = c;
 
+    /* what a predecessor of this number left unread (it died) goes first */
+    ngx_post_event(c->read, &ngx_posted_events);
+
     return NGX_OK;
 }
 
@@ -286,76 +312,144 @@ ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle)
         ngx_close_connection(ngx_http_vpnws_ipc_conn);
         ngx_http_vpnws_ipc_conn = NULL;
 
-        /* ngx_close_connection() closed our receive end */
-        ngx_http_vpnws_ipc->fds[ngx_worker][0] = (ngx_socket_t) -1;
-    }
-
-    if (ngx_http_vpnws_ipc_buf) {
-        ngx_free(ngx_http_vpnws_ipc_buf);
-        ngx_http_vpnws_ipc_buf = NULL;
+        /* ngx_close_connection() closed our doorbell */
+        ngx_http_vpnws_ipc->doorbell[ngx_worker] = NGX_INVALID_FILE;
     }
 }
 
 
+/*
+ * One record into worker's ring: NGX_AGAIN if the ring is full (the caller
+ * counts the drop); the doorbell waits for ngx_http_vpnws_ipc_flush().
+ */
 ngx_int_t
 ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
     u_char *frame, size_t len)
 {
-    size_t                     rec;
-    struct iovec               iov[2];
-    ngx_http_vpnws_ipc_out_t  *o;
+    size_t                  need, off, skip, size;
+    u_char                 *data;
+    ngx_atomic_uint_t       head, tail;
+    ngx_http_vpnws_ring_t  *r;
 
-    if (ngx_http_vpnws_ipc == NULL || ngx_http_vpnws_ipc_out == NULL
-        || worker >= ngx_http_vpnws_ipc->n
-        || ngx_http_vpnws_ipc->fds[worker][1] == (ngx_socket_t) -1)
+    if (ngx_http_vpnws_ipc_conn == NULL || worker >= ngx_http_vpnws_ipc->n
+        || worker == ngx_worker)
     {
         return NGX_DECLINED;
     }
 
+    size = ngx_http_vpnws_ipc->size;
+    need = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + len, 8);
+
+    if (2 * need > size) {
+        /* the ring holds two of the largest message a switch allows */
+        return NGX_DECLINED;
+    }
+
     hdr->len = (uint32_t) len;
-    rec = sizeof(ngx_http_vpnws_ipc_hdr_t) + len;
-    o = &ngx_http_vpnws_ipc_out[worker];
+    r = ngx_http_vpnws_ring(worker);
+    data = (u_char *) (r + 1);
 
-    if (rec > NGX_HTTP_VPNWS_IPC_GATHER) {
-        /* a big frame goes alone, after what was gathered before it */
-        ngx_http_vpnws_ipc_flush_worker(worker);
-
-        iov[0].iov_base = hdr;
-        iov[0].iov_len = sizeof(ngx_http_vpnws_ipc_hdr_t);
-        iov[1].iov_base = frame;
-        iov[1].iov_len = len;
-
-        return ngx_http_vpnws_ipc_sendmsg(worker, iov, 2);
+    if (ngx_http_vpnws_ring_lock(r, worker) != NGX_OK) {
+        return NGX_AGAIN;
     }
 
-    if (o->buf == NULL) {
-        o->buf = ngx_alloc(NGX_HTTP_VPNWS_IPC_GATHER, ngx_cycle->log);
-        if (o->buf == NULL) {
-            return NGX_AGAIN;
-        }
+    tail = r->tail;
+    head = r->head;
+    ngx_memory_barrier();
+
+    /* a record never wraps: the rest of the ring is skipped */
+    off = tail & (size - 1);
+    skip = (size - off < need) ? size - off : 0;
+
+    if (tail + skip + need - head > size) {
+        ngx_memory_barrier();
+        ngx_unlock(&r->lock);
+        return NGX_AGAIN;
     }
 
-    if (o->len + rec > NGX_HTTP_VPNWS_IPC_GATHER) {
-        ngx_http_vpnws_ipc_flush_worker(worker);
+    if (skip >= sizeof(ngx_http_vpnws_ipc_hdr_t)) {
+        /* shorter than a header, the reader skips it on its own */
+        ((ngx_http_vpnws_ipc_hdr_t *) (data + off))->type =
+                                                   NGX_HTTP_VPNWS_IPC_PAD;
+        ((ngx_http_vpnws_ipc_hdr_t *) (data + off))->len =
+                         (uint32_t) (skip - sizeof(ngx_http_vpnws_ipc_hdr_t));
     }
 
-    if (o->len == 0) {
-        ngx_http_vpnws_ipc_pending++;
-    }
+    off = (tail + skip) & (size - 1);
 
-    ngx_memcpy(o->buf + o->len, hdr, sizeof(ngx_http_vpnws_ipc_hdr_t));
+    ngx_memcpy(data + off, hdr, sizeof(ngx_http_vpnws_ipc_hdr_t));
 
     if (len) {
         /* a KILL has no frame: memcpy() from NULL is undefined */
-        ngx_memcpy(o->buf + o->len + sizeof(ngx_http_vpnws_ipc_hdr_t),
-                   frame, len);
+        ngx_memcpy(data + off + sizeof(ngx_http_vpnws_ipc_hdr_t), frame, len);
     }
-    o->len += rec;
+
+    /* the record before its tail, the tail before the lock */
+    ngx_memory_barrier();
+    r->tail = tail + skip + need;
+    ngx_memory_barrier();
+    ngx_unlock(&r->lock);
+
+    if (!ngx_http_vpnws_ipc_rung[worker]) {
+        ngx_http_vpnws_ipc_rung[worker] = 1;
+        ngx_http_vpnws_ipc_pending++;
+    }
 
     return NGX_OK;
 }
 
 
+/*
+ * The lock of worker's ring, for a while: a writer copies one frame under
+ * it, so a wait is short unless the holder lost its CPU (then ours is given
+ * up, for it) or died: a writer that died holding it (kill(pid, 0) says
+ * ESRCH) left the ring whole, as its tail moves only after the copy, and
+ * its lock is taken over.  NGX_BUSY: the caller drops the frame.
+ */
+static ngx_int_t
+ngx_http_vpnws_ring_lock(ngx_http_vpnws_ring_t *r, ngx_uint_t worker)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  pid;
+
+    for (i = 0; i < NGX_HTTP_VPNWS_IPC_SPIN + NGX_HTTP_VPNWS_IPC_YIELD; i++) {
+
+        if (r->lock == 0 && ngx_atomic_cmp_set(&r->lock, 0, ngx_pid)) {
+            return NGX_OK;
+        }
+
+        if (i < NGX_HTTP_VPNWS_IPC_SPIN) {
+            ngx_cpu_pause();
+
+        } else {
+            /* more workers than CPUs: the writer may wait for ours */
+            ngx_sched_yield();
+        }
+    }
+
+    pid = r->lock;
+
+    if (pid != 0
+        && (kill((ngx_pid_t) pid, 0) == 0 || ngx_errno != ESRCH))
+    {
+        return NGX_BUSY;
+    }
+
+    if (!ngx_atomic_cmp_set(&r->lock, pid, ngx_pid)) {
+        return NGX_BUSY;
+    }
+
+    if (pid) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "vpnws: took over the lock of worker %ui's ring from "
+                      "exited process %P", worker, (ngx_pid_t) pid);
+    }
+
+    return NGX_OK;
+}
+
+
+/* after an event: ring the doorbells of the readers that wait for one */
 void
 ngx_http_vpnws_ipc_flush(void)
 {
@@ -363,182 +457,154 @@ ngx_http_vpnws_ipc_flush(void)
 
     for (w = 0; ngx_http_vpnws_ipc_pending && w < ngx_http_vpnws_ipc->n; w++)
     {
-        ngx_http_vpnws_ipc_flush_worker(w);
-    }
-}
-
-
-static void
-ngx_http_vpnws_ipc_flush_worker(ngx_uint_t worker)
-{
-    struct iovec               iov;
-    ngx_http_vpnws_ipc_out_t  *o;
-
-    o = &ngx_http_vpnws_ipc_out[worker];
-
-    if (o->len == 0) {
-        return;
-    }
-
-    iov.iov_base = o->buf;
-    iov.iov_len = o->len;
-
-    if (ngx_http_vpnws_ipc_sendmsg(worker, &iov, 1) != NGX_OK) {
-        ngx_http_vpnws_ipc_dropped(o->buf, o->len);
-    }
-
-    o->len = 0;
-    ngx_http_vpnws_ipc_pending--;
-}
-
-
-static ngx_int_t
-ngx_http_vpnws_ipc_sendmsg(ngx_uint_t worker, struct iovec *iov, int niov)
-{
-    ssize_t        n;
-    ngx_err_t      err;
-    struct msghdr  msg;
-
-    ngx_memzero(&msg, sizeof(struct msghdr));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = niov;
-
-    n = sendmsg(ngx_http_vpnws_ipc->fds[worker][1], &msg, MSG_DONTWAIT);
-
-    if (n == -1) {
-        err = ngx_socket_errno;
-
-        if (err == NGX_EPIPE || err == NGX_ECONNREFUSED
-            || err == NGX_ECONNRESET)
-        {
-            /*
-             * that worker has exited: a reload or a shutdown is under way
-             * (ECONNRESET: it left messages unread)
-             */
-            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
-                          "vpnws: sendmsg() to worker %ui failed", worker);
-
-        } else if (err != NGX_EAGAIN && err != ENOBUFS) {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
-                          "vpnws: sendmsg() to worker %ui failed", worker);
+        if (!ngx_http_vpnws_ipc_rung[w]) {
+            continue;
         }
 
-        return NGX_AGAIN;
-    }
+        ngx_http_vpnws_ipc_rung[w] = 0;
+        ngx_http_vpnws_ipc_pending--;
 
-    return NGX_OK;
-}
-
-
-/* a gathered message did not go: each frame counts as dropped */
-static void
-ngx_http_vpnws_ipc_dropped(u_char *buf, size_t len)
-{
-    size_t                        off;
-    ngx_http_vpnws_switch_t     **sws;
-    ngx_http_vpnws_ipc_hdr_t      hdr;
-    ngx_http_vpnws_main_conf_t   *vmcf;
-
-    vmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_vpnws_module);
-    sws = vmcf->switches.elts;
-
-    for (off = 0; off + sizeof(hdr) <= len; off += sizeof(hdr) + hdr.len) {
-        ngx_memcpy(&hdr, buf + off, sizeof(hdr));
-
-        if (hdr.sw < vmcf->switches.nelts
-            && hdr.type != NGX_HTTP_VPNWS_IPC_KILL)
-        {
-            ngx_http_vpnws_count_drop(sws[hdr.sw], VPNWS_DROP_IPC);
+        /* a full barrier: the tail written before idle is read */
+        if (ngx_atomic_cmp_set(&ngx_http_vpnws_ring(w)->idle, 1, 0)) {
+            ngx_http_vpnws_ring_door(w);
         }
     }
 }
 
 
+static void
+ngx_http_vpnws_ring_door(ngx_uint_t worker)
+{
+    uint64_t  one;
+
+    one = 1;
+
+    if (write(ngx_http_vpnws_ipc->doorbell[worker], &one, sizeof(one))
+        != (ssize_t) sizeof(one))
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "vpnws: write() to the doorbell of worker %ui failed",
+                      worker);
+    }
+}
+
+
+/*
+ * Our ring: the records in place, then the peers' queues out after each
+ * NGX_HTTP_VPNWS_IPC_FLUSH bytes; at most a ring's worth a run, then the
+ * cycle goes on first.  Idle before the last look: a writer either sees it
+ * and rings, or wrote before the look.
+ */
 static void
 ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
 {
-    size_t                     off;
-    ssize_t                    n;
-    ngx_err_t                  err;
-    ngx_uint_t                 i;
-    ngx_connection_t          *c;
-    ngx_http_vpnws_ipc_hdr_t   hdr;
+    size_t                  budget;
+    uint64_t                rings;
+    ngx_connection_t       *c;
+    ngx_http_vpnws_ring_t  *r;
 
     c = rev->data;
 
-    for (i = 0; i < NGX_HTTP_VPNWS_IPC_BATCH; i++) {
+    if (read(c->fd, &rings, sizeof(rings)) == -1 && ngx_errno != NGX_EAGAIN) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, ngx_errno,
+                      "vpnws: read() from the worker doorbell failed");
+    }
 
-        n = recv(c->fd, ngx_http_vpnws_ipc_buf, ngx_http_vpnws_ipc_size,
-                 MSG_DONTWAIT);
+    r = ngx_http_vpnws_ring(ngx_worker);
+    budget = ngx_http_vpnws_ipc->size;
 
-        if (n == -1) {
-            err = ngx_socket_errno;
-
-            if (err == NGX_EAGAIN) {
-                break;
-            }
-
-            if (err == NGX_EINTR) {
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_ALERT, c->log, err,
-                          "vpnws: recv() from the worker channel failed");
-            break;
+    for ( ;; ) {
+        if (ngx_http_vpnws_ring_drain(r, &budget) != NGX_OK) {
+            ngx_http_vpnws_flush_dirty();
+            ngx_post_event(rev, &ngx_posted_next_events);
+            return;
         }
 
-        if (n == 0) {
-            /*
-             * every sender is gone: only at exit; the handler may run once
-             * more (posted, and ready from epoll): a second delete fails
-             */
-            if (rev->active) {
-                (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
-            }
-
-            break;
-        }
-
-        /* [header, frame] records, as ngx_http_vpnws_ipc_send() wrote */
-
-        for (off = 0; off < (size_t) n; off += sizeof(hdr) + hdr.len) {
-
-            if ((size_t) n - off < sizeof(hdr)) {
-                goto bad;
-            }
-
-            ngx_memcpy(&hdr, ngx_http_vpnws_ipc_buf + off, sizeof(hdr));
-
-            if (hdr.len > (size_t) n - off - sizeof(hdr)) {
-                goto bad;
-            }
-
-            ngx_http_vpnws_deliver_ipc(&hdr,
-                                       ngx_http_vpnws_ipc_buf + off
-                                       + sizeof(hdr),
-                                       hdr.len);
-        }
-
-        /*
-         * out to the peers after each message, as after each read of a
-         * peer: a burst of messages would otherwise overflow their queues
-         */
         ngx_http_vpnws_flush_dirty();
 
-        continue;
+        (void) ngx_atomic_cmp_set(&r->idle, 0, 1);
 
-    bad:
+        if (r->tail == r->head) {
+            return;
+        }
+    }
+}
 
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "vpnws: malformed message of %z bytes on the worker "
-                      "channel", n);
+
+/* NGX_AGAIN: the budget ran out with records left */
+static ngx_int_t
+ngx_http_vpnws_ring_drain(ngx_http_vpnws_ring_t *r, size_t *budget)
+{
+    size_t                     size, off, rest, need, out;
+    u_char                    *data;
+    ngx_atomic_uint_t          head, tail;
+    ngx_http_vpnws_ipc_hdr_t   hdr;
+
+    size = ngx_http_vpnws_ipc->size;
+    data = (u_char *) (r + 1);
+    out = 0;
+
+    head = r->head;
+    tail = r->tail;
+    ngx_memory_barrier();
+
+    while (head != tail) {
+
+        if (*budget == 0) {
+            return NGX_AGAIN;
+        }
+
+        off = head & (size - 1);
+        rest = size - off;
+
+        if (rest < sizeof(ngx_http_vpnws_ipc_hdr_t)) {
+            head += rest;
+            continue;
+        }
+
+        ngx_memcpy(&hdr, data + off, sizeof(ngx_http_vpnws_ipc_hdr_t));
+
+        need = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + hdr.len, 8);
+
+        if (hdr.len > rest - sizeof(ngx_http_vpnws_ipc_hdr_t)
+            || (hdr.type == NGX_HTTP_VPNWS_IPC_PAD ? rest : need)
+               > tail - head)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "vpnws: malformed record of %uD bytes in the "
+                          "worker ring: %uA bytes dropped", hdr.len,
+                          tail - head);
+            head = tail;
+            break;
+        }
+
+        if (hdr.type == NGX_HTTP_VPNWS_IPC_PAD) {
+            head += rest;
+            continue;
+        }
+
+        ngx_http_vpnws_deliver_ipc(&hdr,
+                                   data + off
+                                   + sizeof(ngx_http_vpnws_ipc_hdr_t),
+                                   hdr.len);
+
+        /* the record is copied out: its room is the writers' again */
+        head += need;
+        ngx_memory_barrier();
+        r->head = head;
+
+        *budget -= ngx_min(*budget, need);
+        out += need;
+
+        if (out >= NGX_HTTP_VPNWS_IPC_FLUSH) {
+            /* out to the peers: a burst would overflow their queues */
+            ngx_http_vpnws_flush_dirty();
+            out = 0;
+        }
     }
 
-    ngx_http_vpnws_flush_dirty();
+    ngx_memory_barrier();
+    r->head = head;
 
-    if (i == NGX_HTTP_VPNWS_IPC_BATCH) {
-        /* more may wait: let the peers' events (and the cycle) run first */
-        ngx_post_event(rev, &ngx_posted_next_events);
-    }
+    return NGX_OK;
 }
