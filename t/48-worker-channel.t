@@ -552,6 +552,9 @@ my @all = ($A, $B, $C, $D, $E);
         last if defined $full && $burst == $full + 3;
     }
 
+    # and once more with the channel full, before SIGCONT
+    push @rtt, ping_pong($C, $D, 1, $pp++) if @rtt == $pp;
+
     # what is not sent is not a part of the flow
     $ab->{last} = $ab->{next} - 1;
     $ab->{count} = $ab->{sent};
