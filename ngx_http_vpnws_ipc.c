@@ -4,8 +4,8 @@
  *
  * vpnws: frames between workers.
  *
- * One ring of shared memory per worker number and one eventfd, its
- * doorbell, made by the master before fork (ngx_http_vpnws_ipc_prepare()):
+ * One ring of shared memory (src/vpnws_ring.c) per worker number and an
+ * eventfd, its doorbell, made by the master before fork (ipc_prepare()):
  * every other worker writes [header, frame] records into worker i's ring;
  * worker i alone reads them, in place, and hands each to its peers.  The
  * writers of one ring take turns under a lock word that holds the writer's
@@ -25,34 +25,17 @@
 #include <sys/mman.h>
 
 #include "ngx_http_vpnws.h"
+#include "vpnws_ring.h"
 
 
-#define NGX_HTTP_VPNWS_IPC_RING     (4 * 1024 * 1024)   /* at least */
 #define NGX_HTTP_VPNWS_IPC_FLUSH    65536    /* bytes handed to peers, then
                                                 out to them */
-#define NGX_HTTP_VPNWS_IPC_SPIN     1024     /* tries at a taken lock, */
-#define NGX_HTTP_VPNWS_IPC_YIELD    128      /* then giving the CPU up */
-#define NGX_HTTP_VPNWS_IPC_PAD      0xff     /* record type: skip to the end */
-
-
-/* at the start of each ring, then its data: the three lines never shared */
-typedef struct {
-    ngx_atomic_t                head;       /* the reader's: next record */
-    u_char                      pad1[NGX_CPU_CACHE_LINE
-                                     - sizeof(ngx_atomic_t)];
-    ngx_atomic_t                tail;       /* after the last, under lock */
-    ngx_atomic_t                lock;       /* 0, or the writer's pid */
-    u_char                      pad2[NGX_CPU_CACHE_LINE
-                                     - 2 * sizeof(ngx_atomic_t)];
-    ngx_atomic_t                idle;       /* the reader waits: ring */
-    u_char                      pad3[NGX_CPU_CACHE_LINE
-                                     - sizeof(ngx_atomic_t)];
-} ngx_http_vpnws_ring_t;
 
 
 typedef struct {
     ngx_uint_t                  n;
     size_t                      size;       /* of a ring's data: 2^k */
+    size_t                      span;       /* of a ring and its header */
     size_t                      map;        /* length of the mapping */
     u_char                     *addr;       /* the rings, one after another */
     ngx_fd_t                   *doorbell;   /* eventfd per worker number */
@@ -62,13 +45,10 @@ typedef struct {
 static void ngx_http_vpnws_ipc_cleanup(void *data);
 static ngx_int_t ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle,
     ngx_http_vpnws_ipc_t *ipc);
-static ngx_http_vpnws_ring_t *ngx_http_vpnws_ring(ngx_uint_t worker);
-static ngx_int_t ngx_http_vpnws_ring_lock(ngx_http_vpnws_ring_t *r,
-    ngx_uint_t worker);
+static vpnws_ring_t *ngx_http_vpnws_ring(ngx_uint_t worker);
 static void ngx_http_vpnws_ring_door(ngx_uint_t worker);
 static void ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev);
-static ngx_int_t ngx_http_vpnws_ring_drain(ngx_http_vpnws_ring_t *r,
-    size_t *budget);
+static ngx_int_t ngx_http_vpnws_ring_drain(vpnws_ring_t *r, size_t *budget);
 
 
 static ngx_http_vpnws_ipc_t   *ngx_http_vpnws_ipc;
@@ -165,7 +145,6 @@ ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle, ngx_http_vpnws_ipc_t *ipc)
 {
     size_t                        max;
     ngx_uint_t                    i;
-    ngx_http_vpnws_ring_t        *r;
     ngx_http_vpnws_switch_t     **sws;
     ngx_http_vpnws_main_conf_t   *vmcf;
 
@@ -177,15 +156,9 @@ ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle, ngx_http_vpnws_ipc_t *ipc)
         max = ngx_max(max, ngx_http_vpnws_msg_max(sws[i]));
     }
 
-    max = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + max, 8);
-
-    for (ipc->size = NGX_HTTP_VPNWS_IPC_RING; ipc->size < 2 * max;
-         ipc->size *= 2)
-    {
-        /* void */
-    }
-
-    ipc->map = ipc->n * (sizeof(ngx_http_vpnws_ring_t) + ipc->size);
+    ipc->size = vpnws_ring_size(sizeof(ngx_http_vpnws_ipc_hdr_t) + max);
+    ipc->span = vpnws_ring_span(ipc->size);
+    ipc->map = ipc->n * ipc->span;
 
     ipc->addr = mmap(NULL, ipc->map, PROT_READ|PROT_WRITE,
                      MAP_ANON|MAP_SHARED, -1, 0);
@@ -199,11 +172,7 @@ ngx_http_vpnws_ipc_rings(ngx_cycle_t *cycle, ngx_http_vpnws_ipc_t *ipc)
     }
 
     for (i = 0; i < ipc->n; i++) {
-        r = (ngx_http_vpnws_ring_t *)
-                (ipc->addr + i * (sizeof(ngx_http_vpnws_ring_t) + ipc->size));
-
-        /* until its reader looks, a writer rings */
-        r->idle = 1;
+        vpnws_ring_init((vpnws_ring_t *) (ipc->addr + i * ipc->span));
     }
 
     return NGX_OK;
@@ -251,14 +220,11 @@ ngx_http_vpnws_ipc_workers(void)
 }
 
 
-static ngx_http_vpnws_ring_t *
+static vpnws_ring_t *
 ngx_http_vpnws_ring(ngx_uint_t worker)
 {
-    ngx_http_vpnws_ipc_t  *ipc = ngx_http_vpnws_ipc;
-
-    return (ngx_http_vpnws_ring_t *)
-               (ipc->addr + worker * (sizeof(ngx_http_vpnws_ring_t)
-                                      + ipc->size));
+    return (vpnws_ring_t *) (ngx_http_vpnws_ipc->addr
+                             + worker * ngx_http_vpnws_ipc->span);
 }
 
 
@@ -319,17 +285,17 @@ ngx_http_vpnws_ipc_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * One record into worker's ring: NGX_AGAIN if the ring is full (the caller
- * counts the drop); the doorbell waits for ngx_http_vpnws_ipc_flush().
+ * One record into worker's ring: NGX_AGAIN if the ring is full or its lock
+ * was not had (the caller counts the drop); the doorbell waits for
+ * ngx_http_vpnws_ipc_flush().
  */
 ngx_int_t
 ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
     u_char *frame, size_t len)
 {
-    size_t                  need, off, skip, size;
-    u_char                 *data;
-    ngx_atomic_uint_t       head, tail;
-    ngx_http_vpnws_ring_t  *r;
+    int            rc;
+    uint64_t       dead;
+    vpnws_ring_t  *r;
 
     if (ngx_http_vpnws_ipc_conn == NULL || worker >= ngx_http_vpnws_ipc->n
         || worker == ngx_worker)
@@ -337,112 +303,33 @@ ngx_http_vpnws_ipc_send(ngx_uint_t worker, ngx_http_vpnws_ipc_hdr_t *hdr,
         return NGX_DECLINED;
     }
 
-    size = ngx_http_vpnws_ipc->size;
-    need = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + len, 8);
-
-    if (2 * need > size) {
-        /* the ring holds two of the largest message a switch allows */
-        return NGX_DECLINED;
-    }
-
     hdr->len = (uint32_t) len;
     r = ngx_http_vpnws_ring(worker);
-    data = (u_char *) (r + 1);
 
-    if (ngx_http_vpnws_ring_lock(r, worker) != NGX_OK) {
+    rc = vpnws_ring_lock(r, (uint64_t) ngx_pid, &dead);
+
+    if (rc == VPNWS_RING_BUSY) {
         return NGX_AGAIN;
     }
 
-    tail = r->tail;
-    head = r->head;
-    ngx_memory_barrier();
+    if (rc == VPNWS_RING_TAKEN) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "vpnws: took over the lock of worker %ui's ring from "
+                      "exited process %P", worker, (ngx_pid_t) dead);
+    }
 
-    /* a record never wraps: the rest of the ring is skipped */
-    off = tail & (size - 1);
-    skip = (size - off < need) ? size - off : 0;
+    rc = vpnws_ring_put(r, ngx_http_vpnws_ipc->size, hdr,
+                        sizeof(ngx_http_vpnws_ipc_hdr_t), frame, len);
 
-    if (tail + skip + need - head > size) {
-        ngx_memory_barrier();
-        ngx_unlock(&r->lock);
+    vpnws_ring_unlock(r);
+
+    if (rc != VPNWS_RING_OK) {
         return NGX_AGAIN;
     }
-
-    if (skip >= sizeof(ngx_http_vpnws_ipc_hdr_t)) {
-        /* shorter than a header, the reader skips it on its own */
-        ((ngx_http_vpnws_ipc_hdr_t *) (data + off))->type =
-                                                   NGX_HTTP_VPNWS_IPC_PAD;
-        ((ngx_http_vpnws_ipc_hdr_t *) (data + off))->len =
-                         (uint32_t) (skip - sizeof(ngx_http_vpnws_ipc_hdr_t));
-    }
-
-    off = (tail + skip) & (size - 1);
-
-    ngx_memcpy(data + off, hdr, sizeof(ngx_http_vpnws_ipc_hdr_t));
-
-    if (len) {
-        /* a KILL has no frame: memcpy() from NULL is undefined */
-        ngx_memcpy(data + off + sizeof(ngx_http_vpnws_ipc_hdr_t), frame, len);
-    }
-
-    /* the record before its tail, the tail before the lock */
-    ngx_memory_barrier();
-    r->tail = tail + skip + need;
-    ngx_memory_barrier();
-    ngx_unlock(&r->lock);
 
     if (!ngx_http_vpnws_ipc_rung[worker]) {
         ngx_http_vpnws_ipc_rung[worker] = 1;
         ngx_http_vpnws_ipc_pending++;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The lock of worker's ring, for a while: a writer copies one frame under
- * it, so a wait is short unless the holder lost its CPU (then ours is given
- * up, for it) or died: a writer that died holding it (kill(pid, 0) says
- * ESRCH) left the ring whole, as its tail moves only after the copy, and
- * its lock is taken over.  NGX_BUSY: the caller drops the frame.
- */
-static ngx_int_t
-ngx_http_vpnws_ring_lock(ngx_http_vpnws_ring_t *r, ngx_uint_t worker)
-{
-    ngx_uint_t         i;
-    ngx_atomic_uint_t  pid;
-
-    for (i = 0; i < NGX_HTTP_VPNWS_IPC_SPIN + NGX_HTTP_VPNWS_IPC_YIELD; i++) {
-
-        if (r->lock == 0 && ngx_atomic_cmp_set(&r->lock, 0, ngx_pid)) {
-            return NGX_OK;
-        }
-
-        if (i < NGX_HTTP_VPNWS_IPC_SPIN) {
-            ngx_cpu_pause();
-
-        } else {
-            /* more workers than CPUs: the writer may wait for ours */
-            ngx_sched_yield();
-        }
-    }
-
-    pid = r->lock;
-
-    if (pid != 0
-        && (kill((ngx_pid_t) pid, 0) == 0 || ngx_errno != ESRCH))
-    {
-        return NGX_BUSY;
-    }
-
-    if (!ngx_atomic_cmp_set(&r->lock, pid, ngx_pid)) {
-        return NGX_BUSY;
-    }
-
-    if (pid) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "vpnws: took over the lock of worker %ui's ring from "
-                      "exited process %P", worker, (ngx_pid_t) pid);
     }
 
     return NGX_OK;
@@ -464,8 +351,7 @@ ngx_http_vpnws_ipc_flush(void)
         ngx_http_vpnws_ipc_rung[w] = 0;
         ngx_http_vpnws_ipc_pending--;
 
-        /* a full barrier: the tail written before idle is read */
-        if (ngx_atomic_cmp_set(&ngx_http_vpnws_ring(w)->idle, 1, 0)) {
+        if (vpnws_ring_wake(ngx_http_vpnws_ring(w))) {
             ngx_http_vpnws_ring_door(w);
         }
     }
@@ -492,16 +378,15 @@ ngx_http_vpnws_ring_door(ngx_uint_t worker)
 /*
  * Our ring: the records in place, then the peers' queues out after each
  * NGX_HTTP_VPNWS_IPC_FLUSH bytes; at most a ring's worth a run, then the
- * cycle goes on first.  Idle before the last look: a writer either sees it
- * and rings, or wrote before the look.
+ * cycle goes on first.
  */
 static void
 ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
 {
-    size_t                  budget;
-    uint64_t                rings;
-    ngx_connection_t       *c;
-    ngx_http_vpnws_ring_t  *r;
+    size_t             budget;
+    uint64_t           rings;
+    vpnws_ring_t      *r;
+    ngx_connection_t  *c;
 
     c = rev->data;
 
@@ -513,7 +398,7 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
     r = ngx_http_vpnws_ring(ngx_worker);
     budget = ngx_http_vpnws_ipc->size;
 
-    for ( ;; ) {
+    do {
         if (ngx_http_vpnws_ring_drain(r, &budget) != NGX_OK) {
             ngx_http_vpnws_flush_dirty();
             ngx_post_event(rev, &ngx_posted_next_events);
@@ -522,79 +407,65 @@ ngx_http_vpnws_ipc_read_handler(ngx_event_t *rev)
 
         ngx_http_vpnws_flush_dirty();
 
-        (void) ngx_atomic_cmp_set(&r->idle, 0, 1);
-
-        if (r->tail == r->head) {
-            return;
-        }
-    }
+    } while (!vpnws_ring_wait(r));
 }
 
 
 /* NGX_AGAIN: the budget ran out with records left */
 static ngx_int_t
-ngx_http_vpnws_ring_drain(ngx_http_vpnws_ring_t *r, size_t *budget)
+ngx_http_vpnws_ring_drain(vpnws_ring_t *r, size_t *budget)
 {
-    size_t                     size, off, rest, need, out;
-    u_char                    *data;
-    ngx_atomic_uint_t          head, tail;
+    int                        rc;
+    size_t                     out;
+    vpnws_ring_rec_t           rec;
     ngx_http_vpnws_ipc_hdr_t   hdr;
 
-    size = ngx_http_vpnws_ipc->size;
-    data = (u_char *) (r + 1);
     out = 0;
 
-    head = r->head;
-    tail = r->tail;
-    ngx_memory_barrier();
-
-    while (head != tail) {
+    for ( ;; ) {
 
         if (*budget == 0) {
             return NGX_AGAIN;
         }
 
-        off = head & (size - 1);
-        rest = size - off;
+        rc = vpnws_ring_get(r, ngx_http_vpnws_ipc->size, &rec);
 
-        if (rest < sizeof(ngx_http_vpnws_ipc_hdr_t)) {
-            head += rest;
-            continue;
+        if (rc == VPNWS_RING_EMPTY) {
+            return NGX_OK;
         }
 
-        ngx_memcpy(&hdr, data + off, sizeof(ngx_http_vpnws_ipc_hdr_t));
-
-        need = ngx_align(sizeof(ngx_http_vpnws_ipc_hdr_t) + hdr.len, 8);
-
-        if (hdr.len > rest - sizeof(ngx_http_vpnws_ipc_hdr_t)
-            || (hdr.type == NGX_HTTP_VPNWS_IPC_PAD ? rest : need)
-               > tail - head)
+        if (rc == VPNWS_RING_OK
+            && rec.len >= sizeof(ngx_http_vpnws_ipc_hdr_t))
         {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                          "vpnws: malformed record of %uD bytes in the "
-                          "worker ring: %uA bytes dropped", hdr.len,
-                          tail - head);
-            head = tail;
-            break;
+            ngx_memcpy(&hdr, rec.data, sizeof(ngx_http_vpnws_ipc_hdr_t));
         }
 
-        if (hdr.type == NGX_HTTP_VPNWS_IPC_PAD) {
-            head += rest;
+        if (rc != VPNWS_RING_OK
+            || rec.len < sizeof(ngx_http_vpnws_ipc_hdr_t)
+            || hdr.len != rec.len - sizeof(ngx_http_vpnws_ipc_hdr_t))
+        {
+            /* a writer broke it: one of ours, with a bug */
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "vpnws: malformed record in the worker ring: "
+                          "%uz bytes dropped", rec.len);
+
+            if (rc == VPNWS_RING_OK) {
+                vpnws_ring_done(r, &rec);
+            }
+
+            *budget -= ngx_min(*budget, rec.len);
             continue;
         }
 
         ngx_http_vpnws_deliver_ipc(&hdr,
-                                   data + off
-                                   + sizeof(ngx_http_vpnws_ipc_hdr_t),
+                                   rec.data + sizeof(ngx_http_vpnws_ipc_hdr_t),
                                    hdr.len);
 
         /* the record is copied out: its room is the writers' again */
-        head += need;
-        ngx_memory_barrier();
-        r->head = head;
+        vpnws_ring_done(r, &rec);
 
-        *budget -= ngx_min(*budget, need);
-        out += need;
+        *budget -= ngx_min(*budget, rec.len);
+        out += rec.len;
 
         if (out >= NGX_HTTP_VPNWS_IPC_FLUSH) {
             /* out to the peers: a burst would overflow their queues */
@@ -602,9 +473,4 @@ ngx_http_vpnws_ring_drain(ngx_http_vpnws_ring_t *r, size_t *budget)
             out = 0;
         }
     }
-
-    ngx_memory_barrier();
-    r->head = head;
-
-    return NGX_OK;
 }
