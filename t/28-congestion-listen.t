@@ -111,7 +111,14 @@ my $e = $t->peer_ok(mac => '02:00:00:00:28:24', port_name => 8082);
 is(nginx_end($e, 8082), $ALG, "the location with it: $ALG");
 
 $t->write_file_expand('nginx.conf', conf(0));
-$t->reload(workers => 2);
+my @old = $t->reload(workers => 2);
+
+# an old worker still accepting would set its location's algorithm
+for (1 .. 200) {
+    last unless grep { kill(0, $_) } @old;
+    select(undef, undef, undef, 0.05);
+}
+ok(!(grep { kill(0, $_) } @old), 'the old workers have exited');
 
 is(listeners(8080), "$DEF $DEF", "reload without vpnws_congestion: the "
    . "kept sockets are back to $DEF");
